@@ -1,0 +1,1 @@
+"""course_utils: the from-scratch CNN library of the CNN course unit."""
