@@ -1,0 +1,541 @@
+"""Self-checks for the exercises in the notebooks.
+
+Each ``check_...`` takes the student's function (or class), runs it on a few small
+hand-picked cases and then on random ones, compares every answer with a reference
+and prints ONE verdict line:
+
+    ✔ my_convolve2d: passed 12 cases
+    ✘ my_convolve2d: failed on case 3 of 12   (then the inputs, the expected and the got)
+    … my_convolve2d: not answered yet (the function still raises NotImplementedError)
+
+and returns True or False. Small cases come first, so the first failing case is one
+a student can check by hand. Random cases use ``np.random.default_rng(0)``, so a
+verdict is the same every time (the stored notebooks are compared by nbval).
+
+References come from the package where it has one (``course_utils.convolution``,
+``course_utils.schedulers``); they are imported inside each check, so importing this
+module stays cheap. Where the package has no function of exactly the exercise's form
+(conv/pool backward, single-image im2col, best hyper-parameters), a short private
+reference below computes it with numpy/scipy.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+PASS, FAIL, TODO = "✔", "✘", "…"
+
+# A compare function returns None when `got` is right, else a short reason.
+Compare = Callable[[Any, Any], "str | None"]
+
+
+# ----------------------------------------------------------------------------- display
+def _show(value: Any) -> str:
+    """Compact, readable text for an input or a result (arrays via np.array2string)."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            text = np.array2string(
+                value, precision=4, suppress_small=True, separator=", ", max_line_width=88,
+                threshold=200,
+            )
+        else:
+            text = np.array2string(value, separator=", ", max_line_width=88, threshold=200)
+        return f"array of shape {value.shape}:\n{text}" if value.ndim > 1 else text
+    if isinstance(value, tuple):
+        if any(isinstance(v, np.ndarray) for v in value):
+            return "tuple of\n" + "\n".join(f"[{i}] {_show(v)}" for i, v in enumerate(value))
+        return "(" + ", ".join(_show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
+        return "\n".join(f"[{i}] {_show(v)}" for i, v in enumerate(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return repr(value)
+
+
+def _field(label: str, value: Any) -> str:
+    text = _show(value)
+    if "\n" in text:
+        return f"  {label}:\n" + textwrap.indent(text, "      ")
+    return f"  {label}: {text}"
+
+
+def _describe_error(error: BaseException) -> str:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def _name_of(student: Any, topic: str) -> str:
+    name = getattr(student, "__name__", None)
+    return name if isinstance(name, str) and name.isidentifier() else topic
+
+
+# ----------------------------------------------------------------------------- compares
+def _same_array(rtol: float = 1e-7, atol: float = 1e-9) -> Compare:
+    """Compare array-like results: same shape, equal up to a tolerance scaled by the size."""
+
+    def compare(expected, got) -> str | None:
+        if got is None:
+            return "your function returned None (is a `return` missing?)"
+        try:
+            got = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            return f"expected an array, got a {type(got).__name__}"
+        expected = np.asarray(expected, dtype=float)
+        if got.shape != expected.shape:
+            return f"shape {got.shape}, expected shape {expected.shape}"
+        scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+        if not np.allclose(got, expected, rtol=rtol, atol=atol * scale, equal_nan=True):
+            where = np.argwhere(~np.isclose(got, expected, rtol=rtol, atol=atol * scale))
+            first = tuple(int(i) for i in where[0])
+            return (f"{len(where)} of {expected.size} entries differ, first at index {first}: "
+                    f"{got[first]:.6g} instead of {expected[first]:.6g}")
+        return None
+
+    return compare
+
+
+def _same_arrays(rtol: float = 1e-7, atol: float = 1e-9) -> Compare:
+    """Compare a tuple of arrays (e.g. (dX, dkernel)) element by element."""
+    one = _same_array(rtol, atol)
+
+    def compare(expected, got) -> str | None:
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"expected a tuple of {len(expected)} arrays, got {type(got).__name__}"
+        for i, (e, g) in enumerate(zip(expected, got)):
+            reason = one(e, g)
+            if reason:
+                return f"element [{i}] of the result: {reason}"
+        return None
+
+    return compare
+
+
+def _same_ints(expected, got) -> str | None:
+    """Compare an int or a tuple of ints exactly (3.0 is not accepted for 3)."""
+    exp = expected if isinstance(expected, tuple) else (expected,)
+    values = got if isinstance(expected, tuple) else (got,)
+    if isinstance(expected, tuple) and (not isinstance(got, (tuple, list)) or len(got) != len(exp)):
+        return f"expected a tuple of {len(exp)} ints, got {got!r}"
+    for e, g in zip(exp, values):
+        if isinstance(g, bool) or not isinstance(g, (int, np.integer)):
+            return f"expected an int, got {type(g).__name__} {g!r}"
+        if g != e:
+            return "wrong value"
+    return None
+
+
+def _same_floats(expected, got) -> str | None:
+    """Compare a tuple of floats (e.g. a chosen (eta, lambda))."""
+    if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+        return f"expected a tuple of {len(expected)} numbers, got {got!r}"
+    try:
+        values = [float(g) for g in got]
+    except (TypeError, ValueError):
+        return f"expected numbers, got {got!r}"
+    if not all(math.isclose(g, e, rel_tol=1e-12) for g, e in zip(values, expected)):
+        return "wrong value"
+    return None
+
+
+# ----------------------------------------------------------------------------- runner
+def _run_check(
+    name: str,
+    student_fn: Callable,
+    cases: Sequence[tuple],
+    reference_fn: Callable,
+    compare: Compare,
+    arg_names: Sequence[str],
+) -> bool:
+    """Run `student_fn(*case)` against `reference_fn(*case)` for every case; print a verdict.
+
+    Each function gets its own copy of the inputs, so a student's function that
+    modifies its arguments cannot change the expected answer.
+    """
+    for number, args in enumerate(cases, start=1):
+        expected = reference_fn(*_copies(args))
+        failure = None
+        try:
+            got = student_fn(*_copies(args))
+        except NotImplementedError:
+            print(f"{TODO} {name}: not answered yet (the function still raises NotImplementedError)")
+            return False
+        except Exception as error:  # the student's bug, reported as a failed case
+            got, failure = None, f"your function raised {_describe_error(error)}"
+        else:
+            failure = compare(expected, got)
+        if failure:
+            print(f"{FAIL} {name}: failed on case {number} of {len(cases)} ({failure})")
+            for label, value in zip(arg_names, args):
+                print(_field(f"input {label}", value))
+            print(_field("expected", expected))
+            if not failure.startswith("your function raised"):
+                print(_field("got", _as_shown(got)))
+            return False
+    print(f"{PASS} {name}: passed {len(cases)} cases")
+    return True
+
+
+def _copies(args: tuple) -> tuple:
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _as_shown(got: Any) -> Any:
+    if isinstance(got, list):
+        try:
+            return np.asarray(got)
+        except ValueError:
+            return got
+    return got
+
+
+# ----------------------------------------------------------------------------- references
+def _conv_backward_reference(X, kernel, dZ):
+    """Gradients of Z[n, f] = sum_c valid cross-correlation(X[n, c], kernel[c, f]).
+
+    dX[n, c] = sum_f full convolution(dZ[n, f], kernel[c, f]);
+    dkernel[c, f] = sum_n valid cross-correlation(X[n, c], dZ[n, f]).
+    """
+    from scipy.signal import convolve2d, correlate2d
+
+    N, C = X.shape[:2]
+    F = kernel.shape[1]
+    dX = np.zeros_like(X, dtype=float)
+    dkernel = np.zeros_like(kernel, dtype=float)
+    for n in range(N):
+        for c in range(C):
+            for f in range(F):
+                dX[n, c] += convolve2d(dZ[n, f], kernel[c, f], mode="full")
+                dkernel[c, f] += correlate2d(X[n, c], dZ[n, f], mode="valid")
+    return dX, dkernel
+
+
+def _max_pool_backward_reference(X, dA, k):
+    """Route each dA entry to the position of the maximum of its k x k window (stride k)."""
+    N, C, H, W = X.shape
+    out_h, out_w = H // k, W // k
+    windows = X[:, :, : out_h * k, : out_w * k].reshape(N, C, out_h, k, out_w, k)
+    windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, out_h, out_w, k * k)
+    first_max = np.argmax(windows, axis=-1)
+    mask = np.zeros_like(windows, dtype=float)
+    np.put_along_axis(mask, first_max[..., None], 1.0, axis=-1)
+    routed = (mask * dA[..., None]).reshape(N, C, out_h, out_w, k, k)
+    dX = np.zeros_like(X, dtype=float)
+    dX[:, :, : out_h * k, : out_w * k] = routed.transpose(0, 1, 2, 4, 3, 5).reshape(
+        N, C, out_h * k, out_w * k
+    )
+    return dX
+
+
+def _im2col_reference(image, kernel_height, kernel_width):
+    """One row per kernel position (row-major), each row the window read row by row."""
+    windows = np.lib.stride_tricks.sliding_window_view(image, (kernel_height, kernel_width))
+    return windows.reshape(-1, kernel_height * kernel_width)
+
+
+def _best_hyperparameters_reference(accuracy, etas, lambdas):
+    """(eta, lambda) of the highest finite accuracy; NaN marks a diverged run."""
+    scores = np.where(np.isfinite(accuracy), accuracy, -np.inf)
+    i, j = np.unravel_index(np.argmax(scores), scores.shape)
+    return float(etas[i]), float(lambdas[j])
+
+
+_SCHEDULER_DEFAULTS = {
+    "Constant": {"eta": 0.1},
+    "Momentum": {"eta": 0.1, "momentum": 0.9},
+    "Adagrad": {"eta": 0.1},
+    "AdagradMomentum": {"eta": 0.1, "momentum": 0.9},
+    "RMS_prop": {"eta": 0.1, "rho": 0.9},
+    "Adam": {"eta": 0.1, "rho": 0.9, "rho2": 0.999},
+}
+
+
+def _run_scheduler(cls, hyper, gradients, reset_and_repeat):
+    """Stack the changes a fresh scheduler returns for a gradient sequence (optionally twice)."""
+    scheduler = cls(**hyper)
+    changes = [np.array(scheduler.update_change(g.copy()), dtype=float) for g in gradients]
+    if reset_and_repeat:
+        scheduler.reset()
+        changes += [np.array(scheduler.update_change(g.copy()), dtype=float) for g in gradients]
+    return np.stack(changes)
+
+
+# ----------------------------------------------------------------------------- cases
+def _pairs_2d(rng, small):
+    """(image, kernel) pairs: hand-picked small ones, then random shapes."""
+    cases = list(small)
+    for _ in range(8):
+        h, w = rng.integers(3, 9, size=2)
+        kh, kw = rng.integers(1, min(h, w) + 1, size=2)
+        cases.append((rng.normal(size=(h, w)).round(3), rng.normal(size=(kh, kw)).round(3)))
+    return cases
+
+
+_SMALL_2D = (
+    (np.arange(9.0).reshape(3, 3), np.array([[1.0, 0.0], [0.0, -1.0]])),
+    (np.arange(12.0).reshape(3, 4), np.array([[1.0, 2.0, 3.0]])),
+    (np.arange(1.0, 7.0).reshape(2, 3), np.array([[2.0]])),
+    (np.arange(16.0).reshape(4, 4), np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])),
+    (np.arange(6.0).reshape(2, 3), np.arange(1.0, 7.0).reshape(2, 3)),
+)
+
+
+# ----------------------------------------------------------------------------- the checks
+def check_convolve1d(f: Callable) -> bool:
+    """f(x, w) -> full 1D convolution of x with w, as np.convolve(x, w)."""
+    rng = np.random.default_rng(0)
+    cases = [
+        (np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0])),
+        (np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5])),
+        (np.array([2.0, 0.0, 1.0]), np.array([1.0, -1.0, 3.0, 2.0])),  # w longer than x
+        (np.array([4.0]), np.array([1.0, 2.0])),
+    ]
+    for _ in range(8):
+        n, m = rng.integers(1, 10, size=2)
+        cases.append((rng.normal(size=n).round(3), rng.normal(size=m).round(3)))
+    name = _name_of(f, "convolve1d")
+    return _run_check(name, f, cases, np.convolve, _same_array(), ("x", "w"))
+
+
+def check_convolve2d(f: Callable) -> bool:
+    """f(image, kernel) -> valid 2D TRUE convolution (kernel flipped), as scipy mode="valid"."""
+    from course_utils.convolution import convolve2d
+
+    cases = _pairs_2d(np.random.default_rng(0), _SMALL_2D)
+    return _run_check(
+        _name_of(f, "convolve2d"), f, cases,
+        lambda image, kernel: convolve2d(image, kernel, mode="valid"),
+        _same_array(), ("image", "kernel"),
+    )
+
+
+def check_cross_correlate2d(f: Callable) -> bool:
+    """f(image, kernel) -> valid 2D cross-correlation (kernel not flipped)."""
+    from course_utils.convolution import cross_correlate2d
+
+    cases = _pairs_2d(np.random.default_rng(0), _SMALL_2D)
+    return _run_check(
+        _name_of(f, "cross_correlate2d"), f, cases,
+        lambda image, kernel: cross_correlate2d(image, kernel, mode="valid"),
+        _same_array(), ("image", "kernel"),
+    )
+
+
+def check_toeplitz(f: Callable) -> bool:
+    """f(w, n) -> the (n + m - 1, n) Toeplitz matrix T with T @ x == np.convolve(w, x)."""
+    from course_utils.convolution import toeplitz_matrix
+
+    rng = np.random.default_rng(0)
+    cases = [
+        (np.array([1.0, 2.0]), 3),
+        (np.array([1.0, 2.0, 3.0]), 2),
+        (np.array([5.0]), 4),
+        (np.array([1.0, -1.0, 2.0]), 1),
+    ]
+    for _ in range(6):
+        m, n = rng.integers(1, 7, size=2)
+        cases.append((rng.normal(size=m).round(3), int(n)))
+    return _run_check(_name_of(f, "toeplitz"), f, cases, toeplitz_matrix, _same_array(), ("w", "n"))
+
+
+def check_conv2d_matrix(f: Callable) -> bool:
+    """f(kernel, input_shape) -> matrix W' with W' @ X.ravel() == valid cross-correlation of X."""
+    from course_utils.convolution import conv2d_matrix
+
+    rng = np.random.default_rng(0)
+    cases = [
+        (np.array([[1.0, 2.0], [3.0, 4.0]]), (3, 3)),  # the lecture's 4 x 9 example
+        (np.array([[1.0, -1.0]]), (2, 3)),
+        (np.array([[2.0]]), (2, 2)),
+        (np.array([[1.0], [2.0], [3.0]]), (3, 2)),
+    ]
+    for _ in range(6):
+        h, w = rng.integers(2, 6, size=2)
+        kh, kw = rng.integers(1, min(h, w) + 1, size=2)
+        cases.append((rng.normal(size=(kh, kw)).round(3), (int(h), int(w))))
+    return _run_check(
+        _name_of(f, "conv2d_matrix"), f, cases, conv2d_matrix, _same_array(),
+        ("kernel", "input_shape"),
+    )
+
+
+def check_conv_output_size(f: Callable) -> bool:
+    """f(i, k, s, p) -> number of kernel positions, floor((i + 2p - k) / s) + 1."""
+    from course_utils.convolution import conv_output_size
+
+    cases = [(5, 3, 1, 0), (5, 3, 1, 1), (5, 3, 2, 1), (6, 3, 2, 1), (4, 4, 1, 0),
+             (7, 2, 3, 0), (28, 5, 1, 2), (32, 3, 2, 0), (1, 3, 1, 1), (10, 4, 3, 2)]
+    rng = np.random.default_rng(0)
+    while len(cases) < 30:
+        i, k, s, p = (int(v) for v in rng.integers([1, 1, 1, 0], [40, 8, 5, 4]))
+        if k <= i + 2 * p:
+            cases.append((i, k, s, p))
+    return _run_check(
+        _name_of(f, "conv_output_size"), f, cases, conv_output_size, _same_ints,
+        ("i", "k", "s", "p"),
+    )
+
+
+def check_same_padding(f: Callable) -> bool:
+    """f(i, k, s) -> (before, after) zeros added by TensorFlow/Keras padding="same"."""
+    from course_utils.convolution import same_padding
+
+    cases = [(5, 3, 1), (4, 2, 1), (5, 3, 2), (6, 3, 2), (6, 4, 2), (7, 1, 1), (3, 5, 1),
+             (28, 5, 1), (8, 3, 3), (9, 2, 4)]
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        cases.append(tuple(int(v) for v in rng.integers([1, 1, 1], [40, 8, 5])))
+    return _run_check(
+        _name_of(f, "same_padding"), f, cases, same_padding, _same_ints, ("i", "k", "s")
+    )
+
+
+def check_scheduler(cls: type, reference: str = "Adam", **hyper: float) -> bool:
+    """Compare the student's scheduler class with ours over gradient sequences.
+
+    Both get the same hyper-parameters (defaults for `reference` unless given) and
+    the same gradients; every change returned by update_change must agree. The last
+    case calls reset() halfway and repeats the sequence: the changes must repeat too.
+    """
+    from course_utils import schedulers
+
+    ours = getattr(schedulers, reference)
+    settings = {**_SCHEDULER_DEFAULTS.get(reference, {}), **hyper}
+    rng = np.random.default_rng(0)
+    cases = [
+        ([np.array([1.0]), np.array([1.0]), np.array([1.0])], False),
+        ([np.array([1.0, -2.0]), np.array([0.5, 0.0]), np.array([-1.0, 3.0])], False),
+        ([rng.normal(size=(2, 3)).round(3) for _ in range(10)], False),
+        ([rng.normal(size=(3,)).round(3) for _ in range(4)], True),
+    ]
+
+    def changes(which):
+        return lambda gradients, reset: _run_scheduler(which, settings, gradients, reset)
+
+    def compare(expected, got):
+        reason = _same_array(rtol=1e-6, atol=1e-10)(expected, got)
+        if reason and np.shape(got) == np.shape(expected):
+            bad = ~np.isclose(np.asarray(got, dtype=float), expected, rtol=1e-6, atol=1e-10)
+            step = int(np.argwhere(bad.reshape(len(expected), -1).any(axis=1))[0, 0])
+            return f"the change returned at update {step + 1} differs"
+        return reason
+
+    name = _name_of(cls, reference)
+    print_name = f"{name} (vs {reference}({', '.join(f'{k}={v}' for k, v in settings.items())}))"
+    return _run_check(
+        print_name, changes(cls), cases, changes(ours), compare,
+        ("gradients, one per update", "reset() and repeat"),
+    )
+
+
+def check_conv_backward(f: Callable) -> bool:
+    """f(X, kernel, dZ) -> (dX, dkernel) for Z = valid cross-correlation, stride 1, no bias.
+
+    X (N, C, H, W), kernel (C, F, kh, kw), dZ (N, F, H - kh + 1, W - kw + 1).
+    """
+    rng = np.random.default_rng(0)
+    cases = [
+        (np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[1.0, 2.0], [3.0, 4.0]]]]),
+         np.ones((1, 1, 2, 2))),
+        (np.arange(12.0).reshape(1, 1, 3, 4), np.array([[[[1.0, -1.0]]]]),
+         np.arange(9.0).reshape(1, 1, 3, 3)),
+    ]
+    for _ in range(6):
+        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+        H, W = (int(v) for v in rng.integers(3, 7, size=2))
+        kh, kw = (int(v) for v in rng.integers(1, 4, size=2))
+        cases.append((rng.normal(size=(N, C, H, W)).round(3),
+                      rng.normal(size=(C, F, kh, kw)).round(3),
+                      rng.normal(size=(N, F, H - kh + 1, W - kw + 1)).round(3)))
+    return _run_check(
+        _name_of(f, "conv_backward"), f, cases, _conv_backward_reference, _same_arrays(),
+        ("X", "kernel", "dZ"),
+    )
+
+
+def check_pool_backward(f: Callable) -> bool:
+    """f(X, dA, k) -> dX for k x k max pooling with stride k (H and W divisible by k).
+
+    X (N, C, H, W), dA (N, C, H // k, W // k); each dA entry goes to the maximum of
+    its window, every other position gets 0.
+    """
+    rng = np.random.default_rng(0)
+    cases = [
+        (np.array([[[[1.0, 5.0], [3.0, 2.0]]]]), np.array([[[[10.0]]]]), 2),
+        (np.array([[[[1.0, 2.0, 0.0, 7.0], [4.0, 3.0, 6.0, 5.0]]]]),
+         np.array([[[[1.0, -2.0]]]]), 2),
+    ]
+    for _ in range(6):
+        k = int(rng.integers(1, 4))
+        N, C = (int(v) for v in rng.integers(1, 3, size=2))
+        out_h, out_w = (int(v) for v in rng.integers(1, 4, size=2))
+        # A permutation gives distinct values, so every window has a single maximum.
+        X = rng.permutation(N * C * out_h * k * out_w * k).astype(float)
+        cases.append((X.reshape(N, C, out_h * k, out_w * k),
+                      rng.normal(size=(N, C, out_h, out_w)).round(3), k))
+    return _run_check(
+        _name_of(f, "pool_backward"), f, cases, _max_pool_backward_reference, _same_array(),
+        ("X", "dA", "k"),
+    )
+
+
+def check_im2col(f: Callable) -> bool:
+    """f(image, kernel_height, kernel_width) -> (out_h * out_w, kh * kw), one row per window."""
+    rng = np.random.default_rng(0)
+    cases = [
+        (np.arange(9.0).reshape(3, 3), 2, 2),
+        (np.arange(12.0).reshape(3, 4), 1, 3),
+        (np.arange(6.0).reshape(2, 3), 2, 3),
+        (np.arange(4.0).reshape(2, 2), 1, 1),
+    ]
+    for _ in range(6):
+        h, w = (int(v) for v in rng.integers(2, 8, size=2))
+        kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+        cases.append((rng.normal(size=(h, w)).round(3), kh, kw))
+    return _run_check(
+        _name_of(f, "im2col"), f, cases, _im2col_reference, _same_array(),
+        ("image", "kernel_height", "kernel_width"),
+    )
+
+
+def check_fft_convolve(f: Callable) -> bool:
+    """f(image, kernel) -> FULL linear 2D convolution computed with FFTs (no wrap-around)."""
+    from course_utils.convolution import convolve2d
+
+    cases = _pairs_2d(np.random.default_rng(0), _SMALL_2D)
+    cases.append((np.random.default_rng(1).normal(size=(32, 32)).round(3),
+                  np.random.default_rng(2).normal(size=(5, 5)).round(3)))
+    return _run_check(
+        _name_of(f, "fft_convolve"), f, cases,
+        lambda image, kernel: convolve2d(image, kernel, mode="full", method="direct"),
+        _same_array(rtol=1e-7, atol=1e-9), ("image", "kernel"),
+    )
+
+
+def check_best_hyperparameters(f: Callable) -> bool:
+    """f(accuracy, etas, lambdas) -> (eta, lam) of the best finite accuracy (NaN = diverged).
+
+    accuracy has shape (len(etas), len(lambdas)).
+    """
+    rng = np.random.default_rng(0)
+    etas, lambdas = np.array([1e-3, 1e-2, 1e-1]), np.array([0.0, 1e-4, 1e-2])
+    cases = [
+        (np.array([[0.5, 0.6, 0.7], [0.8, 0.9, 0.1], [0.2, 0.3, 0.4]]), etas, lambdas),
+        (np.array([[0.5, 0.6, 0.7], [0.8, 0.6, 0.1], [np.nan, np.nan, np.nan]]), etas, lambdas),
+        (np.array([[np.nan, 0.2], [0.3, np.nan]]), etas[:2], lambdas[1:]),
+        (np.array([[0.1, 0.2, 0.25]]), etas[:1], lambdas),
+    ]
+    for _ in range(6):
+        n_eta, n_lam = (int(v) for v in rng.integers(1, 6, size=2))
+        accuracy = rng.permutation(n_eta * n_lam).reshape(n_eta, n_lam) / (n_eta * n_lam)
+        accuracy[rng.random(accuracy.shape) < 0.3] = np.nan
+        accuracy.flat[int(rng.integers(accuracy.size))] = 0.01  # at least one finite run
+        cases.append((accuracy, np.logspace(-4, 0, n_eta), np.logspace(-5, -1, n_lam)))
+    return _run_check(
+        _name_of(f, "best_hyperparameters"), f, cases, _best_hyperparameters_reference,
+        _same_floats, ("accuracy", "etas", "lambdas"),
+    )

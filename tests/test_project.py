@@ -1,0 +1,112 @@
+"""Project-level promises: pinned dependencies, package layering, stored notebooks."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "course_utils"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+# Which modules of the package each module may import (DESIGN.md, "Dependencies inside
+# the package"): the maths at the bottom knows nothing above it.
+ALLOWED_IMPORTS = {
+    "_validation": set(),
+    "activations": {"_validation"},
+    "costs": {"_validation"},
+    "schedulers": {"_validation"},
+    "convolution": {"_validation"},
+    "data": {"_validation"},
+    "layers": {"_validation", "convolution", "activations"},
+    "cnn": {"_validation", "convolution", "activations", "costs", "schedulers", "layers"},
+}
+
+
+def _pins(lines: list[str]) -> dict[str, str]:
+    pins = {}
+    for line in lines:
+        line = line.strip().lstrip("- ").strip()
+        match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)==([^\s#]+)", line)
+        if match:
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def test_environment_yml_pins_the_same_set_as_requirements():
+    requirements = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    environment = _pins((ROOT / "environment.yml").read_text().splitlines())
+    assert requirements, "requirements.txt pins nothing"
+    assert requirements == environment
+
+
+def test_every_requirement_is_pinned_exactly():
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            assert "==" in line, f"requirements.txt: {line!r} is not pinned with =="
+
+
+def _package_imports(module: Path) -> set[str]:
+    """Names of course_utils modules imported by `module` (relative or absolute imports)."""
+    found = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.level == 1:
+                found.update(alias.name for alias in node.names)
+            elif node.module and node.module.startswith("course_utils."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("course_utils."):
+                    found.add(alias.name.split(".")[1])
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED_IMPORTS))
+def test_lower_modules_import_nothing_above_them(name):
+    path = PACKAGE / f"{name}.py"
+    if not path.exists():
+        pytest.skip(f"{path.name} not written")
+    imported = _package_imports(path)
+    assert imported <= ALLOWED_IMPORTS[name], f"{name} imports {imported - ALLOWED_IMPORTS[name]}"
+
+
+def test_importing_the_package_does_not_import_tensorflow():
+    code = "import sys, course_utils; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_stored_executed_top_to_bottom(path):
+    cells = [
+        c
+        for c in json.loads(path.read_text())["cells"]
+        if c["cell_type"] == "code" and "".join(c["source"]).strip()
+    ]
+    counts = [c["execution_count"] for c in cells]
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: execution counts {counts}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_downloads_nothing_and_reads_data_through_the_package(path):
+    sources = "\n".join(
+        "".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"
+    )
+    for forbidden in ("fetch_openml", "keras.datasets", "urlopen", "requests.get", "load_data("):
+        assert forbidden not in sources, f"{path.name} calls {forbidden}"
+    assert not re.search(r"['\"](\.\./)?data/", sources), f"{path.name} uses a relative data path"
+
+
+def test_notebooks_are_numbered_in_order():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
