@@ -15,13 +15,13 @@ even at ``X = +-1000``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import autograd.numpy as np
 from autograd import elementwise_grad
 from autograd.scipy.special import expit
 
-__all__ = ["identity", "sigmoid", "softmax", "RELU", "LRELU", "LRELU_SLOPE", "derivate"]
+__all__ = ["LRELU", "LRELU_SLOPE", "RELU", "derivate", "identity", "sigmoid", "softmax"]
 
 #: slope of LRELU for x <= 0. The lecture writes ``delta = 10e-4``, which is 0.001
 #: (not 1e-4 and not Keras' default 0.3); a Keras twin needs LeakyReLU(negative_slope=0.001).

@@ -51,9 +51,10 @@ def _show(value: Any) -> str:
             return "tuple of\n" + "\n".join(f"[{i}] {_show(v)}" for i, v in enumerate(value))
         return "(" + ", ".join(_show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     if isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
-        return "\n".join(f"[{i}] {_show(v)}" for i, v in enumerate(value))
+        return "\n".join(f"{i}. {_show(v)}" for i, v in enumerate(value, start=1))
     if isinstance(value, (float, np.floating)):
-        return f"{float(value):.6g}"
+        text = f"{float(value):.6g}"
+        return text if any(c in text for c in ".en") else text + ".0"  # 3.0 stays a float
     return repr(value)
 
 
@@ -81,6 +82,8 @@ def _same_array(rtol: float = 1e-7, atol: float = 1e-9) -> Compare:
     def compare(expected, got) -> str | None:
         if got is None:
             return "your function returned None (is a `return` missing?)"
+        if np.iscomplexobj(got):
+            return "the result is complex; keep its real part (np.real) at the end"
         try:
             got = np.asarray(got, dtype=float)
         except (TypeError, ValueError):
@@ -150,6 +153,7 @@ def _run_check(
     reference_fn: Callable,
     compare: Compare,
     arg_names: Sequence[str],
+    reference_label: str = "",
 ) -> bool:
     """Run `student_fn(*case)` against `reference_fn(*case)` for every case; print a verdict.
 
@@ -164,7 +168,7 @@ def _run_check(
         except NotImplementedError:
             print(f"{TODO} {name}: not answered yet (the function still raises NotImplementedError)")
             return False
-        except Exception as error:  # the student's bug, reported as a failed case
+        except Exception as error:  # noqa: BLE001 -- any bug in the student code is a failed case
             got, failure = None, f"your function raised {_describe_error(error)}"
         else:
             failure = compare(expected, got)
@@ -172,6 +176,8 @@ def _run_check(
             print(f"{FAIL} {name}: failed on case {number} of {len(cases)} ({failure})")
             for label, value in zip(arg_names, args):
                 print(_field(f"input {label}", value))
+            if reference_label:
+                print(f"  compared with: {reference_label}")
             print(_field("expected", expected))
             if not failure.startswith("your function raised"):
                 print(_field("got", _as_shown(got)))
@@ -424,11 +430,10 @@ def check_scheduler(cls: type, reference: str = "Adam", **hyper: float) -> bool:
             return f"the change returned at update {step + 1} differs"
         return reason
 
-    name = _name_of(cls, reference)
-    print_name = f"{name} (vs {reference}({', '.join(f'{k}={v}' for k, v in settings.items())}))"
+    label = f"{reference}({', '.join(f'{key}={value}' for key, value in settings.items())})"
     return _run_check(
-        print_name, changes(cls), cases, changes(ours), compare,
-        ("gradients, one per update", "reset() and repeat"),
+        _name_of(cls, reference), changes(cls), cases, changes(ours), compare,
+        ("gradients, one per update", "reset() and repeat"), reference_label=label,
     )
 
 

@@ -21,13 +21,13 @@ each log term at -log(1e-7) ~ 16.1.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import autograd.numpy as np
 
 from ._validation import finite_array
 
-__all__ = ["CostOLS", "CostLogReg", "CostCrossEntropy", "EPSILON"]
+__all__ = ["EPSILON", "CostCrossEntropy", "CostLogReg", "CostOLS"]
 
 #: smallest probability passed to log (Keras' backend epsilon)
 EPSILON = 1e-7
@@ -66,9 +66,7 @@ def CostLogReg(target: np.ndarray) -> Callable[[np.ndarray], float]:
 
     def func(X: np.ndarray) -> float:
         p = np.clip(X, EPSILON, 1 - EPSILON)
-        return -(1.0 / target.shape[0]) * np.sum(
-            target * np.log(p) + (1 - target) * np.log(1 - p)
-        )
+        return -(1.0 / target.shape[0]) * np.sum(target * np.log(p) + (1 - target) * np.log(1 - p))
 
     return func
 

@@ -35,13 +35,17 @@ import numbers
 
 import numpy as np
 
-__all__ = ["Scheduler", "Constant", "Momentum", "Adagrad", "AdagradMomentum", "RMS_prop", "Adam"]
+__all__ = ["Adagrad", "AdagradMomentum", "Adam", "Constant", "Momentum", "RMS_prop", "Scheduler"]
 
 
 def _positive_float(name: str, value) -> float:
     """Return `value` as float if it is a finite number > 0, else raise ValueError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(
             f"{name} must be a finite number > 0, got {value!r}; a typical learning rate is 1e-3."
         )
@@ -50,8 +54,12 @@ def _positive_float(name: str, value) -> float:
 
 def _decay_rate(name: str, value) -> float:
     """Return `value` as float if 0 <= value < 1, else raise ValueError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or not 0 <= value < 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or not 0 <= value < 1
+    ):
         raise ValueError(
             f"{name} must be a number with 0 <= {name} < 1, got {value!r}; "
             "typical values are 0.9 (momentum, rho) and 0.999 (rho2)."

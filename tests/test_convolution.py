@@ -43,7 +43,7 @@ def test_conv_output_size_matches_counting_kernel_positions():
     for i in range(1, 13):
         for k in range(1, 8):
             for s in range(1, 5):
-                for p in range(0, 4):
+                for p in range(4):
                     if k > i + 2 * p:
                         with pytest.raises(ValueError, match="k="):
                             conv_output_size(i, k, s, p)
@@ -104,8 +104,15 @@ def test_pad_input_same_is_tensorflow_padding_with_extra_zero_bottom_right():
 
 @pytest.mark.parametrize(
     "pad, expected",
-    [("valid", (0, 0, 0, 0)), ("VALID", (0, 0, 0, 0)), (0, (0, 0, 0, 0)), (2, (2, 2, 2, 2)),
-     ((1, 3), (1, 1, 3, 3)), ([0, 2], (0, 0, 2, 2)), (np.int64(1), (1, 1, 1, 1))],
+    [
+        ("valid", (0, 0, 0, 0)),
+        ("VALID", (0, 0, 0, 0)),
+        (0, (0, 0, 0, 0)),
+        (2, (2, 2, 2, 2)),
+        ((1, 3), (1, 1, 3, 3)),
+        ([0, 2], (0, 0, 2, 2)),
+        (np.int64(1), (1, 1, 1, 1)),
+    ],
 )
 def test_pad_input_valid_int_and_pair(pad, expected):
     X = np.random.default_rng(0).normal(size=(1, 2, 5, 4))
@@ -124,19 +131,20 @@ def test_pad_input_keeps_float32():
 @pytest.mark.parametrize(
     "kwargs, pattern",
     [
-        (dict(pad="full"), r"pad must be one of \('same', 'valid'\).*'full'"),
-        (dict(pad=-1), r"pad must be .*-1"),
-        (dict(pad=1.5), r"pad must be .*1.5"),
-        (dict(pad=(1, 2, 3)), r"pad .*pair"),
-        (dict(pad=(1, -2)), r"pad\[1\] must be"),
-        (dict(pad="valid", kernel_height=7), r"kernel 7x3 is larger than the padded input 5x5"),
-        (dict(kernel_width=0), r"kernel_width must be a positive integer, got 0"),
-        (dict(v_stride=0), r"v_stride must be a positive integer"),
-        (dict(h_stride=-2), r"h_stride must be a positive integer"),
+        ({"pad": "full"}, r"pad must be one of \('same', 'valid'\).*'full'"),
+        ({"pad": -1}, r"pad must be .*-1"),
+        ({"pad": 1.5}, r"pad must be .*1.5"),
+        ({"pad": (1, 2, 3)}, r"pad .*pair"),
+        ({"pad": (1, -2)}, r"pad\[1\] must be"),
+        ({"pad": "valid", "kernel_height": 7}, r"kernel 7x3 is larger than the padded input 5x5"),
+        ({"pad": (1, 0), "kernel_width": 6}, r"kernel 3x6 is larger than the padded input 7x5"),
+        ({"kernel_width": 0}, r"kernel_width must be a positive integer, got 0"),
+        ({"v_stride": 0}, r"v_stride must be a positive integer"),
+        ({"h_stride": -2}, r"h_stride must be a positive integer"),
     ],
 )
 def test_pad_input_bad_input_names_the_parameter(kwargs, pattern):
-    args = dict(X=np.zeros((1, 1, 5, 5)), pad="same", kernel_height=3, kernel_width=3)
+    args = {"X": np.zeros((1, 1, 5, 5)), "pad": "same", "kernel_height": 3, "kernel_width": 3}
     args.update(kwargs)
     with pytest.raises(ValueError, match=pattern):
         pad_input(**args)
@@ -161,16 +169,24 @@ def _correlate_batch(X, kernel, v_stride, h_stride):
     N, C = X.shape[:2]
     F = kernel.shape[0]
     maps = [
-        [sum(signal.correlate2d(X[n, c], kernel[f, c], "valid") for c in range(C))
-         for f in range(F)]
+        [
+            sum(signal.correlate2d(X[n, c], kernel[f, c], "valid") for c in range(C))
+            for f in range(F)
+        ]
         for n in range(N)
     ]
     return np.array(maps)[:, :, ::v_stride, ::h_stride]
 
 
 batch_shapes = st.tuples(
-    st.integers(1, 3), st.integers(1, 3), st.integers(1, 9), st.integers(1, 9),
-    st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 9),
+    st.integers(1, 9),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(1, 3),
 ).filter(lambda t: t[4] <= t[2] and t[5] <= t[3])
 
 
@@ -235,9 +251,15 @@ def test_im2col_col2im_keep_float32():
         (lambda: im2col(np.zeros((1, 1, 4, 4)), 2, 5), r"kernel_width=5 is larger than the input"),
         (lambda: im2col(np.zeros((1, 1, 4, 4)), 2, 2, 0), r"v_stride must be a positive"),
         (lambda: im2col(np.full((1, 1, 4, 4), np.inf), 2, 2), r"X contains 16 NaN or inf"),
-        (lambda: col2im(np.zeros((1, 4, 9)), (1, 1, 4, 4), 2, 2, 2, 2), r"cols must have shape \(1, 4, 4\)"),
+        (
+            lambda: col2im(np.zeros((1, 4, 9)), (1, 1, 4, 4), 2, 2, 2, 2),
+            r"cols must have shape \(1, 4, 4\)",
+        ),
         (lambda: col2im(np.zeros((1, 4, 9)), (1, 4, 4), 2, 2), r"X_shape must be a tuple"),
-        (lambda: col2im(np.zeros((1, 4, 9)), (1, 1, 0, 4), 2, 2), r"X_shape\[2\] must be a positive"),
+        (
+            lambda: col2im(np.zeros((1, 4, 9)), (1, 1, 0, 4), 2, 2),
+            r"X_shape\[2\] must be a positive",
+        ),
         (lambda: col2im(np.zeros((4, 9)), (1, 1, 4, 4), 2, 2), r"cols must have 3 dimensions"),
     ],
 )

@@ -1,0 +1,100 @@
+"""Shared helpers of the benchmark scripts: timing, the ratio lines, quick mode, machine facts.
+
+Every benchmark times our code AND a reference (scipy, TensorFlow, Keras) in the same
+process, so both see the same machine, the same BLAS and the same two threads, and
+prints the ratio ours / reference (or a speed-up) with the goal it is measured against.
+Benchmarks print; they never fail on a slow number (timings are noisy), only on a crash.
+
+BENCH_QUICK=1 shrinks every problem to a toy size so that tests/test_benchmarks_smoke.py
+can prove in seconds that the scripts run; its numbers mean nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+
+
+def best_time(func: Callable[[], object], repeat: int = 5, min_run: float = 0.05,
+              budget: float = 3.0) -> float:
+    """Seconds per call of func(): the minimum over `repeat` runs (timeit's rule).
+
+    One warm-up call first (caches, lazy imports, TensorFlow tracing). A run repeats the
+    call until it lasts at least `min_run` seconds, so that fast functions are not
+    measured at the resolution of the clock. Slow functions get fewer repeats, so that
+    the whole measurement stays near `budget` seconds. The minimum is the least noisy
+    estimate of what the code costs: every other run was slowed by something else.
+    """
+    start = time.perf_counter()
+    func()
+    first = time.perf_counter() - start
+    if QUICK:
+        return max(first, 1e-9)
+    number = max(1, int(min_run / max(first, 1e-9)))
+    repeat = max(1, min(repeat, int(budget / max(first * number, 1e-9))))
+    best = first
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            func()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def ratio_line(label: str, ratio: float, goal: float | None = None, better: str = "<=") -> str:
+    """One result line, e.g. 'convolve2d fft / scipy fftconvolve (49x49): 1.12x  (goal <= 1.5) OK'.
+
+    better="<=": the goal is met when ratio <= goal (ours / reference, a slow-down);
+    better=">=": met when ratio >= goal (a speed-up). goal=None: information only.
+    """
+    text = f"{label}: {ratio:.3g}x" if ratio < 100 else f"{label}: {ratio:,.0f}x"
+    if goal is None:
+        return text
+    met = ratio <= goal if better == "<=" else ratio >= goal
+    verdict = "OK" if met else "MISSED"
+    if QUICK:
+        verdict = "(quick mode: not meaningful)"
+    return f"{text}  (goal {better} {goal:g}) {verdict}"
+
+
+def ms(seconds: float) -> str:
+    """Seconds as a short millisecond string for tables."""
+    return f"{seconds * 1e3:9.3f} ms"
+
+
+def machine_facts() -> str:
+    """One paragraph on what the numbers depend on: CPU count, BLAS kernel and threads."""
+    lines = [
+        f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs"
+        + ("  [BENCH_QUICK=1: toy sizes, numbers not meaningful]" if QUICK else "")
+    ]
+    try:
+        from threadpoolctl import threadpool_info
+
+        for pool in threadpool_info():
+            lines.append(
+                f"{pool.get('internal_api')} {pool.get('version')}: kernel "
+                f"{pool.get('architecture')}, {pool.get('num_threads')} threads"
+            )
+    except ImportError:  # threadpoolctl comes with scikit-learn; only the report needs it
+        lines.append("threadpoolctl not installed: BLAS kernel unknown")
+    openblas = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")}
+    lines.append(
+        "OPENBLAS_* environment: "
+        + (", ".join(f"{k}={v}" for k, v in sorted(openblas.items())) or "none set")
+    )
+    return "\n".join(lines)
+
+
+def header(title: str) -> None:
+    """Print the benchmark's title and the machine facts, flushed (run_all streams them)."""
+    print(f"\n=== {title} ===")
+    print(machine_facts())
+    sys.stdout.flush()

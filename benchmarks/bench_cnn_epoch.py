@@ -1,0 +1,159 @@
+"""One training epoch of our float32 CNN against its Keras twin.
+
+Architecture (both): conv 3x3, 8 maps, "same", LRELU -> max pool 2x2 stride 2 -> conv 3x3,
+16 maps, "same", LRELU -> max pool 2x2 stride 2 -> flatten -> dense 64 LRELU -> dense 10
+softmax; categorical cross-entropy, Adam(1e-3, 0.9, 0.999). Data: the first 2,000 MNIST
+images of course_utils.data.load_mnist (float32), batches of 50 (40 steps per epoch).
+
+Both are timed as a user runs them: our CNN.fit(..., progress=True) with its tqdm bar and
+per-epoch scores, Keras model.fit(..., verbose=1) with its progress bar and accuracy
+metric. The bars are written into memory buffers, so they cost what they cost without
+flooding this output. Each fit runs EPOCHS epochs after a warm-up fit (Keras traces its
+graph there); seconds per epoch = fit time / EPOCHS, best of REPEATS fits.
+
+After the ratio, a breakdown of our epoch (what each layer's forward and backward, the
+optimiser and the per-epoch scoring cost) says where the time goes.
+
+Run: .venv/bin/python benchmarks/bench_cnn_epoch.py   (BENCH_QUICK=1 for a toy run)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+
+from _common import QUICK, header, ratio_line
+from course_utils.activations import LRELU, LRELU_SLOPE, softmax
+from course_utils.cnn import CNN
+from course_utils.costs import CostCrossEntropy
+from course_utils.data import load_mnist, onehot
+from course_utils.schedulers import Adam
+
+N_IMAGES, BATCH, EPOCHS, REPEATS = (200, 50, 1, 1) if QUICK else (2000, 50, 3, 3)
+ETA = 1e-3
+
+
+def our_cnn(seed: int = 0) -> CNN:
+    cnn = CNN(cost_func=CostCrossEntropy, scheduler=Adam(eta=ETA, rho=0.9, rho2=0.999), seed=seed)
+    cnn.add_Convolution2DLayer(input_channels=1, feature_maps=8, kernel_height=3, kernel_width=3,
+                               pad="same", act_func=LRELU)
+    cnn.add_PoolingLayer(kernel_height=2, kernel_width=2, v_stride=2, h_stride=2, pooling="max")
+    cnn.add_Convolution2DLayer(input_channels=8, feature_maps=16, kernel_height=3, kernel_width=3,
+                               pad="same", act_func=LRELU)
+    cnn.add_PoolingLayer(kernel_height=2, kernel_width=2, v_stride=2, h_stride=2, pooling="max")
+    cnn.add_FlattenLayer()
+    cnn.add_FullyConnectedLayer(64, act_func=LRELU)
+    cnn.add_OutputLayer(10, output_func=softmax)
+    return cnn
+
+
+def keras_twin(seed: int = 0):
+    from course_utils.keras_models import keras  # here, so bench_memory never loads TensorFlow
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(8, 3, padding="same"),
+        keras.layers.LeakyReLU(negative_slope=LRELU_SLOPE),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(16, 3, padding="same"),
+        keras.layers.LeakyReLU(negative_slope=LRELU_SLOPE),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(64),
+        keras.layers.LeakyReLU(negative_slope=LRELU_SLOPE),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=ETA, beta_1=0.9, beta_2=0.999),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def seconds_per_epoch(fit) -> float:
+    """Best of REPEATS fits of EPOCHS epochs each, per epoch, after one warm-up fit."""
+    fit(1)
+    best = np.inf
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        fit(EPOCHS)
+        best = min(best, (time.perf_counter() - start) / EPOCHS)
+    return best
+
+
+def main() -> None:
+    from course_utils.keras_models import keras, tf
+
+    header("one training epoch: our CNN.fit vs its Keras twin (float32)")
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}: intra-op threads "
+          f"{tf.config.threading.get_intra_op_parallelism_threads() or 'default (all cores)'}")
+    X, labels = load_mnist(dtype=np.float32)
+    X, labels = X[:N_IMAGES], labels[:N_IMAGES]
+    t = onehot(labels, 10).astype(np.float32)
+    batches = N_IMAGES // BATCH
+    print(f"{N_IMAGES} MNIST images, batch {BATCH} ({batches} steps per epoch), "
+          f"{EPOCHS} epochs per fit, best of {REPEATS}")
+
+    cnn = our_cnn()
+    model = keras_twin()
+    X_nhwc = np.ascontiguousarray(X.transpose(0, 2, 3, 1))
+    sink = io.StringIO()
+
+    def ours(epochs):
+        with contextlib.redirect_stderr(sink):
+            return cnn.fit(X, t, epochs=epochs, batches=batches, progress=True)
+
+    def theirs(epochs):
+        with contextlib.redirect_stdout(sink):
+            return model.fit(X_nhwc, t, epochs=epochs, batch_size=BATCH, verbose=1)
+
+    t_ours = seconds_per_epoch(ours)
+    t_keras = seconds_per_epoch(theirs)
+    scores = cnn.fit(X, t, epochs=1, batches=batches, progress=False)
+    print(f"  our CNN.fit      {t_ours * 1e3:8.1f} ms per epoch "
+          f"(train accuracy after {EPOCHS * REPEATS + 2} epochs: {scores['train_acc'][-1]:.3f})")
+    print(f"  Keras model.fit  {t_keras * 1e3:8.1f} ms per epoch")
+    sys.stdout.flush()
+    breakdown(cnn, X[:BATCH], t[:BATCH], batches)
+    print()
+    print(ratio_line("CNN epoch ours / Keras (conv8-pool-conv16-pool-dense64-softmax10, "
+                     f"{N_IMAGES} images, batch {BATCH})", t_ours / t_keras, 1.0))
+
+
+def breakdown(cnn: CNN, X: np.ndarray, t: np.ndarray, batches: int) -> None:
+    """Where one epoch's time goes: each layer's forward and backward on one batch x steps."""
+    layers = getattr(cnn, "layers", None)
+    if not layers:
+        print("  (no per-layer breakdown: CNN has no `layers` list)")
+        return
+    rows = []
+    A = X
+    for layer in layers:
+        start = time.perf_counter()
+        for _ in range(5):
+            out = layer.forward(A)
+        rows.append([type(layer).__name__, (time.perf_counter() - start) / 5, 0.0])
+        A = out
+    dA = (A - t) / X.shape[0]
+    for row, layer in zip(reversed(rows), reversed(layers)):
+        start = time.perf_counter()
+        for _ in range(5):
+            d = layer.backward(dA)
+        row[2] = (time.perf_counter() - start) / 5
+        dA = d
+    total = sum(r[1] + r[2] for r in rows)
+    print(f"  per epoch ({batches} steps), from one batch timed alone:")
+    for name, fwd, bwd in rows:
+        print(f"    {name:26s} forward {fwd * batches * 1e3:6.1f} ms  backward {bwd * batches * 1e3:6.1f} ms")
+    print(f"    {'all layers':26s} {total * batches * 1e3:6.1f} ms (the rest of the epoch: "
+          "optimiser, shuffling, scoring, progress bar)")
+
+
+if __name__ == "__main__":
+    main()

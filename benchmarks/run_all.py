@@ -1,0 +1,56 @@
+"""Run every benchmark (what `make bench` calls) and repeat their ratio lines at the end.
+
+Each script runs in its own Python process, so TensorFlow's threads and tracemalloc of one
+cannot disturb another. Their output is streamed as it comes, then every line with a
+ratio is printed again as a summary. Exit status: non-zero only when a script crashed;
+a missed goal is reported ("MISSED"), not failed: timings are noisy.
+
+Usage: .venv/bin/python benchmarks/run_all.py [name ...]   e.g. `run_all.py convolve2d`
+Environment: BENCH_QUICK=1 runs toy sizes (tests/test_benchmarks_smoke.py does).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# A result line ends in a ratio ("...: 1.12x"), optionally followed by its goal and verdict.
+RATIO = re.compile(r": [\d.,]+x(  \(goal .*)?$")
+SCRIPTS = ["bench_convolve2d.py", "bench_conv_layer.py", "bench_cnn_epoch.py", "bench_memory.py"]
+
+
+def main(argv: list[str]) -> int:
+    chosen = [s for s in SCRIPTS if not argv or any(a in s for a in argv)]
+    if not chosen:
+        print(f"no benchmark matches {argv}; choose from {SCRIPTS}")
+        return 2
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    summary, crashed = [], []
+    for script in chosen:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, str(HERE / script)], cwd=HERE.parent, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            if RATIO.search(line):
+                summary.append(line.rstrip())
+        if process.wait() != 0:
+            crashed.append(script)
+        print(f"[{script}: {time.perf_counter() - start:.1f} s]", flush=True)
+    print("\n=== summary (ours / reference, or speed-up) ===")
+    print("\n".join(summary))
+    if crashed:
+        print(f"CRASHED: {', '.join(crashed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

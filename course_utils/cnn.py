@@ -1,0 +1,835 @@
+"""A convolutional neural network built from course_utils.layers, with the lecture's builder API.
+
+    cnn = CNN(cost_func=CostCrossEntropy, scheduler=Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=2023)
+    cnn.add_Convolution2DLayer(input_channels=1, feature_maps=1, kernel_height=3, kernel_width=3)
+    cnn.add_FlattenLayer()
+    cnn.add_FullyConnectedLayer(30, LRELU)
+    cnn.add_OutputLayer(10, softmax)
+    scores = cnn.fit(X, t, epochs=10, batches=10, X_val=X_val, t_val=t_val)
+
+Images are (N, C, H, W) arrays, targets (N, output nodes) arrays (one-hot for classes,
+see course_utils.data.onehot). Notebook 04 trains this model on MNIST.
+
+What the model promises:
+  - Mistakes raise ValueError/TypeError saying what to fix, before anything changes:
+    architecture mistakes when the layer is added, data mistakes when fit starts.
+  - Reproducible: the model owns one numpy Generator, np.random.default_rng(seed), for
+    its initial weights and its shuffling. The same seed gives the same scores, bit for
+    bit; two models never share a random stream; the global np.random is never touched.
+  - Every parameter array (each kernel, each bias, ...) has its own deep copy of its
+    scheduler, so Adam's moments of one array never mix with another's.
+  - Each training step is applied atomically: all changes are computed, then all
+    assigned. Ctrl-C (KeyboardInterrupt) stops training with the weights of the last
+    complete step and returns the scores so far.
+  - save()/load() use a plain .npz file (no pickle), written atomically.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import math
+import numbers
+import os
+import signal
+import sys
+import tempfile
+import threading
+import zipfile
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from . import activations as _activations
+from . import costs as _costs
+from . import schedulers as _schedulers
+from ._validation import finite_array, positive_int
+from .activations import LRELU, sigmoid, softmax
+from .costs import CostCrossEntropy, CostLogReg
+from .layers import (
+    Convolution2DLayer,
+    Convolution2DLayerOPT,
+    FlattenLayer,
+    FullyConnectedLayer,
+    Layer,
+    OutputLayer,
+    Pooling2DLayer,
+)
+from .schedulers import Adam, Scheduler
+
+__all__ = ["CNN"]
+
+SCORE_KEYS = ("train_error", "train_acc", "val_error", "val_acc")
+_FILE_FORMAT = "course_utils.CNN"
+_FILE_VERSION = 1
+#: images per forward pass in predict/predict_proba and when computing scores (bounds memory)
+PREDICT_BATCH_SIZE = 256
+
+
+class CNN:
+    """Convolutional neural network: a stack of layers trained by mini-batch gradient descent.
+
+    Parameters
+    ----------
+    cost_func : CostCrossEntropy (default, softmax outputs), CostLogReg (sigmoid outputs)
+        or CostOLS (regression), from course_utils.costs.
+    scheduler : a course_utils.schedulers object (default Adam(eta=1e-4, rho=0.9, rho2=0.999)).
+        Every parameter array gets its own deep copy.
+    seed : int or None. Seeds the initial weights and the shuffling (None: fresh entropy).
+
+    The weights are created by the first fit() for the shape of its images; a later
+    fit() continues training from the current weights (as Keras does). To start again
+    from scratch, build a new CNN.
+    """
+
+    def __init__(
+        self,
+        cost_func: Callable = CostCrossEntropy,
+        scheduler: Scheduler = Adam(eta=1e-4, rho=0.9, rho2=0.999),
+        seed: int | None = None,
+    ) -> None:
+        if not callable(cost_func):
+            raise TypeError(
+                f"cost_func must be a cost function such as CostCrossEntropy, got {cost_func!r}."
+            )
+        _check_scheduler("scheduler", scheduler)
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+        ):
+            raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}.")
+        self.cost_func = cost_func
+        self.scheduler = copy.deepcopy(scheduler)
+        self.seed = seed
+        self.layers: list[Layer] = []
+        self._rng = np.random.default_rng(seed)
+        self._input_shape: tuple[int, ...] | None = None  # set when the weights exist
+        self._param_schedulers: list[tuple[Layer, str, Scheduler]] = []
+
+    # ------------------------------------------------------------------
+    # Building the architecture
+    # ------------------------------------------------------------------
+
+    def add_Convolution2DLayer(
+        self,
+        input_channels: int = 1,
+        feature_maps: int = 1,
+        kernel_height: int = 3,
+        kernel_width: int = 3,
+        v_stride: int = 1,
+        h_stride: int = 1,
+        pad: str | int | tuple[int, int] = "same",
+        act_func: Callable = LRELU,
+        optimized: bool = True,
+    ) -> None:
+        """Add a convolutional layer (Convolution2DLayerOPT, or the readable
+        Convolution2DLayer if optimized=False). input_channels must equal the
+        feature_maps of the previous convolutional layer (pooling keeps the channels)."""
+        self._check_can_add("add_Convolution2DLayer", images=True)
+        previous = [layer for layer in self.layers if isinstance(layer, Convolution2DLayer)]
+        if previous and input_channels != previous[-1].feature_maps:
+            raise ValueError(
+                f"input_channels={input_channels!r} but the previous convolutional layer makes "
+                f"feature_maps={previous[-1].feature_maps}; set input_channels="
+                f"{previous[-1].feature_maps} (each feature map is a channel of the next layer)."
+            )
+        layer_class = Convolution2DLayerOPT if optimized else Convolution2DLayer
+        layer = layer_class(
+            input_channels, feature_maps, kernel_height, kernel_width, v_stride, h_stride,
+            pad, act_func, seed=None, reset_weights_independently=False,
+        )
+        self._append(layer)
+
+    def add_PoolingLayer(
+        self,
+        kernel_height: int = 2,
+        kernel_width: int = 2,
+        v_stride: int = 1,
+        h_stride: int = 1,
+        pooling: str = "max",
+    ) -> None:
+        """Add a Pooling2DLayer ("max" or "average", no padding)."""
+        self._check_can_add("add_PoolingLayer", images=True)
+        self._append(Pooling2DLayer(kernel_height, kernel_width, v_stride, h_stride, pooling))
+
+    def add_FlattenLayer(self) -> None:
+        """Add the FlattenLayer between the image layers and the dense layers."""
+        self._check_can_add("add_FlattenLayer", images=True)
+        self._append(FlattenLayer())
+
+    def add_FullyConnectedLayer(
+        self, nodes: int, act_func: Callable = LRELU, scheduler: Scheduler | None = None
+    ) -> None:
+        """Add a dense hidden layer; scheduler=None uses the model's scheduler."""
+        self._check_can_add("add_FullyConnectedLayer", images=False)
+        if scheduler is not None:
+            _check_scheduler("scheduler", scheduler)
+        self._append(FullyConnectedLayer(nodes, act_func, copy.deepcopy(scheduler)))
+
+    def add_OutputLayer(
+        self, nodes: int, output_func: Callable = sigmoid, scheduler: Scheduler | None = None
+    ) -> None:
+        """Add the output layer (last layer): nodes = number of classes for softmax,
+        1 for binary classification with sigmoid + CostLogReg, outputs for regression."""
+        self._check_can_add("add_OutputLayer", images=False)
+        if scheduler is not None:
+            _check_scheduler("scheduler", scheduler)
+        layer = OutputLayer(nodes, output_func, self.cost_func, copy.deepcopy(scheduler))
+        if output_func is softmax and layer.nodes == 1:
+            raise ValueError(
+                "output_func=softmax with nodes=1 always outputs 1; use nodes = number of "
+                "classes, or sigmoid with CNN(cost_func=CostLogReg) for two classes."
+            )
+        if output_func is sigmoid and self.cost_func is CostCrossEntropy:
+            raise ValueError(
+                "output_func=sigmoid with cost_func=CostCrossEntropy ignores the (1 - t) log(1 - p)"
+                " half of the loss; build CNN(cost_func=CostLogReg) for sigmoid outputs, or use "
+                "softmax outputs with CostCrossEntropy."
+            )
+        self._append(layer)
+
+    def _check_can_add(self, method: str, images: bool) -> None:
+        """Architecture mistakes, raised when the layer is added."""
+        if self.layers and isinstance(self.layers[-1], OutputLayer):
+            raise ValueError(
+                f"{method}(): the model already ends with its output layer; "
+                "add_OutputLayer() must be called last."
+            )
+        last = self.layers[-1] if self.layers else None
+        flat = isinstance(last, (FlattenLayer, FullyConnectedLayer))
+        if images and flat:
+            what = "a FlattenLayer" if method == "add_FlattenLayer" else "an image layer"
+            raise ValueError(
+                f"{method}(): cannot add {what} after {type(last).__name__}: the data is "
+                "already flat (N, features). Add convolution and pooling layers before "
+                "add_FlattenLayer(), and flatten only once."
+            )
+        if not images and not flat:
+            before = f"after {type(last).__name__}" if last else "as the first layer"
+            raise ValueError(
+                f"{method}(): a dense layer needs flat input (N, features), but it would come "
+                f"{before}, which gives images (N, C, H, W); call add_FlattenLayer() first."
+            )
+
+    def _append(self, layer: Layer) -> None:
+        self.layers.append(layer)
+        # a new layer changes the architecture: weights are (re)created by the next fit
+        self._input_shape = None
+        self._param_schedulers = []
+
+    @property
+    def output_layer(self) -> OutputLayer | None:
+        if self.layers and isinstance(self.layers[-1], OutputLayer):
+            return self.layers[-1]
+        return None
+
+    @property
+    def pred_format(self) -> str | None:
+        """"multi-class" (softmax), "binary" (sigmoid) or "regression"; None before add_OutputLayer."""
+        return self.output_layer.pred_format if self.output_layer else None
+
+    # ------------------------------------------------------------------
+    # Shapes and weights
+    # ------------------------------------------------------------------
+
+    def _shapes(self, input_shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+        """Output shape of every layer for one input of input_shape; ValueError if any misfits."""
+        shapes, shape = [], tuple(input_shape)
+        for index, layer in enumerate(self.layers):
+            try:
+                shape = layer.output_shape(shape)
+            except ValueError as error:
+                raise ValueError(f"layer {index} ({type(layer).__name__}): {error}") from None
+            shapes.append(shape)
+        return shapes
+
+    def _initialise(self, input_shape: tuple[int, ...]) -> None:
+        """Create all weights from the model's generator and one scheduler copy per array."""
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.initialise(shape, self._rng)
+        self._param_schedulers = [
+            (layer, key, copy.deepcopy(getattr(layer, "scheduler", None) or self.scheduler))
+            for layer in self.layers
+            for key in layer.params
+        ]
+        self._input_shape = tuple(input_shape)
+
+    # ------------------------------------------------------------------
+    # Checking data
+    # ------------------------------------------------------------------
+
+    def _check_images(self, X, name: str = "X") -> np.ndarray:
+        """X as a finite float (N, C, H, W) array that fits the architecture."""
+        X = finite_array(name, X, ndim=4, layout="(N, C, H, W): images, channels, height, width")
+        if X.shape[0] == 0:
+            raise ValueError(f"{name} holds no images (shape {X.shape}); give at least one.")
+        convs = [layer for layer in self.layers if isinstance(layer, Convolution2DLayer)]
+        if convs:  # pooling layers before it keep the number of channels
+            channels = convs[0].input_channels
+            if X.shape[1] != channels:
+                hint = f"give images with {channels} channel(s) on axis 1"
+                if X.shape[3] == channels:
+                    hint = (
+                        f"{name} looks like (N, H, W, C) = {X.shape} (channels last, as Keras); "
+                        f"this model expects (N, C, H, W): use {name}.transpose(0, 3, 1, 2)"
+                    )
+                raise ValueError(
+                    f"{name} has {X.shape[1]} channel(s) on axis 1 (shape {X.shape}) but the "
+                    f"first convolutional layer has input_channels={channels}; {hint}."
+                )
+        if self._input_shape is not None and X.shape[1:] != self._input_shape:
+            raise ValueError(
+                f"{name} has images of shape {X.shape[1:]} but this model's weights were made "
+                f"for images of shape (C, H, W) = {self._input_shape}; resize the images or "
+                "build a new CNN."
+            )
+        self._shapes(X.shape[1:])
+        return X
+
+    def _check_targets(self, t, n_images: int, name: str, images_name: str) -> np.ndarray:
+        t_array = np.asarray(t)
+        nodes = self.output_layer.nodes
+        if t_array.ndim == 1:
+            if t_array.dtype.kind in "iub" or (
+                t_array.dtype.kind == "f" and np.all(np.isfinite(t_array))
+                and np.all(t_array == np.round(t_array)) and nodes > 1
+            ):
+                raise ValueError(
+                    f"{name} has shape {t_array.shape}: these look like integer class labels, "
+                    f"but the model needs one row per image with {nodes} columns; one-hot "
+                    f"encode them: {name} = course_utils.data.onehot({name}, {nodes})."
+                )
+            raise ValueError(
+                f"{name} has shape {t_array.shape} but must be 2D (N, {nodes}); "
+                f"use {name}.reshape(-1, 1) for a single output."
+            )
+        t_array = finite_array(name, t_array, ndim=2, layout=f"(N, {nodes})")
+        if t_array.shape[0] != n_images:
+            raise ValueError(
+                f"{name} has {t_array.shape[0]} rows but {images_name} has {n_images} images; "
+                "give one target row per image."
+            )
+        if t_array.shape[1] != nodes:
+            raise ValueError(
+                f"{name} has {t_array.shape[1]} columns but the output layer has {nodes} nodes; "
+                "make them equal (one-hot classes: course_utils.data.onehot)."
+            )
+        return t_array
+
+    def _require_output_layer(self, method: str) -> None:
+        if self.output_layer is None:
+            raise ValueError(
+                f"{method}(): the model has no output layer; finish it with "
+                "add_OutputLayer(nodes, output_func)."
+            )
+
+    def _require_weights(self, method: str) -> None:
+        self._require_output_layer(method)
+        if self._input_shape is None:
+            raise ValueError(
+                f"{method}(): the model has no weights yet; call fit(X, t) first "
+                "(or CNN.load a saved model)."
+            )
+
+    # ------------------------------------------------------------------
+    # Training
+    # ------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: np.ndarray,
+        t: np.ndarray,
+        epochs: int = 100,
+        lam: float = 0,
+        batches: int = 1,
+        X_val: np.ndarray | None = None,
+        t_val: np.ndarray | None = None,
+        *,
+        progress: bool = True,
+    ) -> dict[str, np.ndarray]:
+        """Train for `epochs` passes over (X, t), each split into `batches` shuffled mini-batches.
+
+        X : (N, C, H, W) images; t : (N, output nodes) targets (one-hot for classes).
+        lam : L2 regularisation: each step uses grad + lam * weights for kernels and dense
+            weights (not biases), i.e. minimises cost + lam/2 * sum(weights**2).
+            The reported errors are the cost alone, without this penalty.
+        batches : number of mini-batches per epoch (1 = full-batch gradient descent).
+        X_val, t_val : optional validation data, scored after every epoch.
+        progress : show a tqdm progress bar (stderr) with the latest scores.
+
+        Returns scores: dict of arrays of length `epochs` -- "train_error", "train_acc",
+        "val_error", "val_acc" -- NaN where not computed (accuracy for regression, validation
+        scores without validation data, epochs not reached after Ctrl-C or divergence).
+        Accuracy is the fraction of images whose predicted row equals the target row.
+        """
+        # --- check everything before changing anything ---
+        self._require_output_layer("fit")
+        X = self._check_images(X, "X")
+        t = self._check_targets(t, X.shape[0], "t", "X")
+        epochs = positive_int("epochs", epochs)
+        batches = positive_int("batches", batches)
+        if batches > X.shape[0]:
+            raise ValueError(
+                f"batches={batches} is larger than the number of images {X.shape[0]}; "
+                f"use batches <= {X.shape[0]} (each mini-batch needs at least one image)."
+            )
+        if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not (
+            math.isfinite(lam) and lam >= 0
+        ):
+            raise ValueError(f"lam must be a finite number >= 0, got {lam!r}; try 0 or 1e-4.")
+        if (X_val is None) != (t_val is None):
+            raise ValueError(
+                "give both X_val and t_val (validation images and targets), or neither; got "
+                f"X_val={'None' if X_val is None else 'an array'}, "
+                f"t_val={'None' if t_val is None else 'an array'}."
+            )
+        if X_val is not None:
+            X_val = self._check_images(X_val, "X_val")
+            t_val = self._check_targets(t_val, X_val.shape[0], "t_val", "X_val")
+        if self._input_shape is None:
+            self._initialise(X.shape[1:])
+        t = t.astype(X.dtype, copy=False)
+
+        scores = {key: np.full(epochs, np.nan) for key in SCORE_KEYS}
+        bar = tqdm(range(epochs), desc="fit", unit="epoch", file=sys.stderr, disable=not progress)
+        epoch = 0
+        try:
+            # overflow is detected by _step (training stops with a message), not warned about
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for epoch in bar:
+                    order = self._rng.permutation(X.shape[0])
+                    for indices in np.array_split(order, batches):
+                        self._step(X[indices], t[indices], lam)
+                    self._score_epoch(scores, epoch, X, t, X_val, t_val)
+                    bar.set_postfix(
+                        {key: f"{scores[key][epoch]:.4g}" for key in SCORE_KEYS
+                         if not np.isnan(scores[key][epoch])},
+                        refresh=False,
+                    )
+        except KeyboardInterrupt:
+            print(
+                f"fit interrupted in epoch {epoch + 1}/{epochs}: keeping the weights of the last "
+                "complete step; scores of unfinished epochs are NaN."
+            )
+        except _Diverged:
+            print(
+                f"fit stopped in epoch {epoch + 1}/{epochs}: outputs or gradients became NaN or "
+                "infinite (training diverged); keeping the last finite weights. Try a smaller eta."
+            )
+        finally:
+            bar.close()
+        return scores
+
+    def _forward(self, X: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            X = layer._forward(X)
+        return X
+
+    def _step(self, X_batch: np.ndarray, t_batch: np.ndarray, lam: float) -> None:
+        """One gradient-descent step on one mini-batch, applied atomically."""
+        prediction = self._forward(X_batch)
+        if not np.all(np.isfinite(prediction)):
+            raise _Diverged
+        delta = self.layers[-1]._backward(t_batch)  # the output layer starts from the cost
+        for layer in reversed(self.layers[:-1]):
+            if not np.all(np.isfinite(delta)):
+                raise _Diverged
+            delta = layer._backward(delta)
+        for layer, key, _ in self._param_schedulers:
+            if not np.all(np.isfinite(layer.grads[key])):
+                raise _Diverged
+        # Compute every change first, then assign them all. Ctrl-C during this block is
+        # held back until the end, so the weights never mix two steps.
+        with _DeferKeyboardInterrupt():
+            changes = []
+            for layer, key, scheduler in self._param_schedulers:
+                gradient = layer.grads[key]
+                if lam and key in ("kernel", "weights"):
+                    gradient = gradient + lam * layer.params[key]
+                changes.append(scheduler.update_change(gradient))
+            if not all(np.all(np.isfinite(change)) for change in changes):
+                raise _Diverged
+            for (layer, key, _), change in zip(self._param_schedulers, changes):
+                layer.params[key] = layer.params[key] - change
+
+    def _score_epoch(self, scores, epoch, X, t, X_val, t_val) -> None:
+        for prefix, images, targets in (("train", X, t), ("val", X_val, t_val)):
+            if images is None:
+                continue
+            proba = self._predict_proba(images)
+            scores[f"{prefix}_error"][epoch] = float(self.cost_func(targets)(proba))
+            if self.pred_format != "regression":
+                scores[f"{prefix}_acc"][epoch] = _accuracy(self._to_prediction(proba), targets)
+
+    # ------------------------------------------------------------------
+    # Prediction
+    # ------------------------------------------------------------------
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Raw outputs of the output layer, (N, nodes): probabilities for softmax/sigmoid."""
+        self._require_weights("predict_proba")
+        return self._predict_proba(self._check_images(X, "X"))
+
+    def predict(self, X: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+        """Predictions (N, nodes): one-hot of the most likely class (softmax), 0/1 by
+        `threshold` (sigmoid), or the raw outputs (regression). Same dtype as X's floats."""
+        self._require_weights("predict")
+        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not (
+            0 <= threshold <= 1
+        ):
+            raise ValueError(f"threshold must be a number between 0 and 1, got {threshold!r}.")
+        return self._to_prediction(self._predict_proba(self._check_images(X, "X")), threshold)
+
+    def _predict_proba(self, X: np.ndarray) -> np.ndarray:
+        chunks = [
+            self._forward(X[start : start + PREDICT_BATCH_SIZE])
+            for start in range(0, X.shape[0], PREDICT_BATCH_SIZE)
+        ]
+        return np.concatenate(chunks, axis=0)
+
+    def _to_prediction(self, proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+        if self.pred_format == "multi-class":
+            prediction = np.zeros_like(proba)
+            prediction[np.arange(proba.shape[0]), np.argmax(proba, axis=1)] = 1
+            return prediction
+        if self.pred_format == "binary":
+            return (proba > threshold).astype(proba.dtype)
+        return proba
+
+    # ------------------------------------------------------------------
+    # Summary
+    # ------------------------------------------------------------------
+
+    def summary(self, input_shape: tuple[int, int, int] | None = None) -> str:
+        """Print and return a table: each layer, its output shape, its parameter count, total.
+
+        input_shape: (C, H, W) of one image; defaults to the shape the model was fitted on.
+        Parameters: a convolutional layer has C*F*kh*kw kernel weights + F biases, whatever
+        the image size (that is the point of weight sharing); a dense layer n_in*nodes + nodes.
+        """
+        if input_shape is None:
+            input_shape = self._input_shape
+        if input_shape is None:
+            raise ValueError(
+                "summary() needs the image shape: call fit first or pass "
+                "input_shape=(C, H, W), e.g. summary(input_shape=(1, 28, 28))."
+            )
+        shapes = self._shapes(tuple(input_shape))
+        rows = [("Layer", "Output shape", "Parameters")]
+        previous = tuple(input_shape)
+        total = 0
+        for layer, shape in zip(self.layers, shapes):
+            count = _parameter_count(layer, previous)
+            total += count
+            rows.append((type(layer).__name__, str(shape), f"{count:,}"))
+            previous = shape
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        line = "-" * (sum(widths) + 4)
+
+        def fmt(row):
+            return f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}"
+
+        text = "\n".join(
+            [f"Input: images of shape (C, H, W) = {tuple(input_shape)}", line, fmt(rows[0]), line]
+            + [fmt(row) for row in rows[1:]]
+            + [line, f"Total parameters: {total:,}"]
+        )
+        print(text)
+        return text
+
+    def count_params(self, input_shape: tuple[int, int, int] | None = None) -> int:
+        """Total number of trainable parameters (as Keras' model.count_params())."""
+        input_shape = input_shape or self._input_shape
+        if input_shape is None:
+            raise ValueError("count_params() needs input_shape=(C, H, W) before the first fit.")
+        shapes = [tuple(input_shape)] + self._shapes(tuple(input_shape))
+        return sum(_parameter_count(layer, shape) for layer, shape in zip(self.layers, shapes))
+
+    # ------------------------------------------------------------------
+    # Saving and loading
+    # ------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the architecture (JSON) and all weights to the .npz file `path`, atomically.
+
+        The file is written to a temporary file in the same folder and then renamed over
+        `path`, so an interrupted save never destroys an earlier file. Only the functions
+        and schedulers of course_utils can be saved (they are stored by name).
+        """
+        self._require_weights("save")
+        architecture = json.dumps(self._architecture())
+        arrays = {
+            f"layer{index}_{key}": value
+            for index, layer in enumerate(self.layers)
+            for key, value in layer.params.items()
+        }
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder
+        )
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.savez(file, architecture=np.array(architecture), **arrays)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise
+
+    def _architecture(self) -> dict:
+        layers = []
+        for layer in self.layers:
+            spec = {"type": type(layer).__name__}
+            if isinstance(layer, Convolution2DLayer):
+                spec.update(
+                    input_channels=layer.input_channels, feature_maps=layer.feature_maps,
+                    kernel_height=layer.kernel_height, kernel_width=layer.kernel_width,
+                    v_stride=layer.v_stride, h_stride=layer.h_stride,
+                    pad=list(layer.pad) if isinstance(layer.pad, tuple) else layer.pad,
+                    act_func=_function_name(layer.act_func, _activations, "act_func"),
+                )
+            elif isinstance(layer, Pooling2DLayer):
+                spec.update(
+                    kernel_height=layer.kernel_height, kernel_width=layer.kernel_width,
+                    v_stride=layer.v_stride, h_stride=layer.h_stride, pooling=layer.pooling,
+                )
+            elif isinstance(layer, FullyConnectedLayer):
+                key = "output_func" if isinstance(layer, OutputLayer) else "act_func"
+                spec.update(
+                    nodes=layer.nodes,
+                    **{key: _function_name(layer.act_func, _activations, key)},
+                    scheduler=_scheduler_spec(layer.scheduler) if layer.scheduler else None,
+                )
+            layers.append(spec)
+        return {
+            "format": _FILE_FORMAT,
+            "version": _FILE_VERSION,
+            "cost_func": _function_name(self.cost_func, _costs, "cost_func"),
+            "scheduler": _scheduler_spec(self.scheduler),
+            "seed": self.seed,
+            "input_shape": list(self._input_shape),
+            "layers": layers,
+        }
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "CNN":
+        """Read a model written by save(). ValueError naming the file if it is missing,
+        truncated, not a CNN file, or its weights do not match its architecture."""
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise ValueError(f"cannot load {path!r}: there is no such file.")
+        architecture, arrays = _read_npz(path)
+        try:
+            model = cls._from_architecture(architecture)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(
+                f"cannot load {path!r}: its architecture description is invalid ({error})."
+            ) from None
+        expected = {
+            f"layer{index}_{key}": (layer, key)
+            for index, layer in enumerate(model.layers)
+            for key in layer.params
+        }
+        if set(expected) != set(arrays):
+            missing = sorted(set(expected) - set(arrays))
+            extra = sorted(set(arrays) - set(expected))
+            raise ValueError(
+                f"cannot load {path!r}: its weights do not match its architecture "
+                f"(missing {missing}, unexpected {extra})."
+            )
+        for name, (layer, key) in expected.items():
+            array = arrays[name]
+            if array.shape != layer.params[key].shape or array.dtype.kind != "f":
+                raise ValueError(
+                    f"cannot load {path!r}: {name} has shape {array.shape} and dtype "
+                    f"{array.dtype}, but the architecture needs a float array of shape "
+                    f"{layer.params[key].shape}."
+                )
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"cannot load {path!r}: {name} contains NaN or inf.")
+        for name, (layer, key) in expected.items():
+            layer.params[key] = arrays[name].astype(np.float64)
+        return model
+
+    @classmethod
+    def _from_architecture(cls, spec: dict) -> "CNN":
+        if spec.get("format") != _FILE_FORMAT or spec.get("version") != _FILE_VERSION:
+            raise ValueError(
+                f"format {spec.get('format')!r} version {spec.get('version')!r} is not "
+                f"{_FILE_FORMAT!r} version {_FILE_VERSION}"
+            )
+        model = cls(
+            cost_func=_lookup(_costs, spec["cost_func"], "cost_func"),
+            scheduler=_scheduler_from_spec(spec["scheduler"]),
+            seed=spec["seed"],
+        )
+        for layer in spec["layers"]:
+            kind = layer["type"]
+            if kind in ("Convolution2DLayer", "Convolution2DLayerOPT"):
+                pad = tuple(layer["pad"]) if isinstance(layer["pad"], list) else layer["pad"]
+                model.add_Convolution2DLayer(
+                    layer["input_channels"], layer["feature_maps"], layer["kernel_height"],
+                    layer["kernel_width"], layer["v_stride"], layer["h_stride"], pad,
+                    _lookup(_activations, layer["act_func"], "act_func"),
+                    optimized=kind == "Convolution2DLayerOPT",
+                )
+            elif kind == "Pooling2DLayer":
+                model.add_PoolingLayer(
+                    layer["kernel_height"], layer["kernel_width"], layer["v_stride"],
+                    layer["h_stride"], layer["pooling"],
+                )
+            elif kind == "FlattenLayer":
+                model.add_FlattenLayer()
+            elif kind in ("FullyConnectedLayer", "OutputLayer"):
+                scheduler = layer["scheduler"]
+                scheduler = _scheduler_from_spec(scheduler) if scheduler else None
+                if kind == "OutputLayer":
+                    output_func = _lookup(_activations, layer["output_func"], "output_func")
+                    model.add_OutputLayer(layer["nodes"], output_func, scheduler)
+                else:
+                    act_func = _lookup(_activations, layer["act_func"], "act_func")
+                    model.add_FullyConnectedLayer(layer["nodes"], act_func, scheduler)
+            else:
+                raise ValueError(f"unknown layer type {kind!r}")
+        model._require_output_layer("load")
+        model._initialise(tuple(int(s) for s in spec["input_shape"]))
+        return model
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+class _Diverged(Exception):
+    """Raised inside fit when the outputs stop being finite."""
+
+
+class _DeferKeyboardInterrupt:
+    """Hold back Ctrl-C (SIGINT) inside a `with` block and raise it at the end of the block.
+
+    Only possible in the main thread (where Python delivers signals); elsewhere a no-op.
+    """
+
+    def __enter__(self):
+        self.interrupted = False
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self.previous = signal.signal(signal.SIGINT, self._remember)
+            except (ValueError, OSError):  # e.g. embedded interpreters
+                self.previous = None
+        return self
+
+    def _remember(self, signum, frame):
+        self.interrupted = True
+
+    def __exit__(self, *exc_info):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        if self.interrupted:
+            raise KeyboardInterrupt
+        return False
+
+
+def _accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
+    """Fraction of rows (images) predicted exactly right."""
+    return float(np.mean(np.all(prediction == target, axis=1)))
+
+
+def _parameter_count(layer: Layer, input_shape: tuple[int, ...]) -> int:
+    if isinstance(layer, Convolution2DLayer):
+        kernel = layer.input_channels * layer.feature_maps * layer.kernel_height * layer.kernel_width
+        return kernel + layer.feature_maps
+    if isinstance(layer, FullyConnectedLayer):
+        return int(input_shape[0]) * layer.nodes + layer.nodes
+    return 0
+
+
+def _check_scheduler(name: str, scheduler) -> None:
+    if not (callable(getattr(scheduler, "update_change", None)) and callable(
+        getattr(scheduler, "reset", None)
+    )) or isinstance(scheduler, type):
+        raise TypeError(
+            f"{name} must be a scheduler object such as Adam(eta=1e-3, rho=0.9, rho2=0.999) "
+            f"(from course_utils.schedulers), got {scheduler!r}."
+        )
+
+
+def _function_name(func: Callable, module, what: str) -> str:
+    """The name under which `func` lives in `module`; ValueError for any other function."""
+    name = getattr(func, "__name__", None)
+    if name is None or getattr(module, name, None) is not func:
+        raise ValueError(
+            f"cannot save {what}={func!r}: only the functions of {module.__name__} can be "
+            "saved (they are stored by name, never pickled)."
+        )
+    return name
+
+
+def _lookup(module, name, what: str):
+    if not isinstance(name, str) or name not in getattr(module, "__all__", ()):
+        raise ValueError(f"{what} {name!r} is not a function of {module.__name__}")
+    return getattr(module, name)
+
+
+def _scheduler_spec(scheduler) -> dict:
+    kind = type(scheduler)
+    if getattr(_schedulers, kind.__name__, None) is not kind or kind is Scheduler:
+        raise ValueError(
+            f"cannot save scheduler {scheduler!r}: only the schedulers of course_utils.schedulers"
+            " can be saved (they are stored by name and hyper-parameters, never pickled)."
+        )
+    names = [p for p in inspect.signature(kind.__init__).parameters if p != "self"]
+    return {"name": kind.__name__, "hyper": {p: float(getattr(scheduler, p)) for p in names}}
+
+
+def _scheduler_from_spec(spec: dict):
+    name = spec["name"]
+    kind = getattr(_schedulers, name, None) if isinstance(name, str) else None
+    if not (isinstance(kind, type) and issubclass(kind, Scheduler)) or kind is Scheduler:
+        raise ValueError(f"scheduler {name!r} is not a scheduler of course_utils.schedulers")
+    return kind(**spec["hyper"])
+
+
+def _read_npz(path: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """The architecture dict and all arrays of a CNN .npz file, or ValueError naming it."""
+    try:
+        # we open the file ourselves so it is closed even when numpy fails half-way
+        with open(path, "rb") as file:
+            archive = np.load(file, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise _NotAModel("it holds a single array (.npy), not a model archive (.npz)")
+            with archive:
+                if "architecture" not in archive.files:
+                    raise _NotAModel(
+                        "it is an .npz archive but not a CNN model (arrays: "
+                        f"{archive.files[:5]}); only files written by CNN.save can be loaded"
+                    )
+                arrays = {name: archive[name] for name in archive.files}
+    except _NotAModel as error:
+        raise ValueError(f"cannot load {path!r}: {error}.") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as error:
+        raise ValueError(
+            f"cannot load {path!r}: it is not a complete .npz file written by CNN.save "
+            f"(truncated or another format: {type(error).__name__}: {error})."
+        ) from None
+    text = arrays.pop("architecture")
+    try:
+        architecture = json.loads(str(text[()]))
+        if not isinstance(architecture, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, IndexError, TypeError) as error:
+        raise ValueError(
+            f"cannot load {path!r}: its architecture entry is not valid JSON ({error})."
+        ) from None
+    return architecture, arrays
+
+
+class _NotAModel(Exception):
+    pass

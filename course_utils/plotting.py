@@ -1,0 +1,281 @@
+"""Plot helpers shared by the notebooks: images, matrices and kernel positions.
+
+Every function draws on matplotlib objects it is given (or creates and returns),
+sets a title and axis labels, and never calls `plt.show()`: the notebook cell does
+that, so the figure appears once and nothing else is printed.
+
+Notebooks 01 (images, worked example), 02 (Toeplitz pictures) and 03 (kernel
+positions over a padded input) explain what is drawn. Other notebooks may add
+functions at the end of this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.patches import Rectangle
+
+__all__ = [
+    "show_image",
+    "show_images",
+    "show_kernel_positions",
+    "show_matrix",
+]
+
+
+def show_image(
+    ax: Axes,
+    img,
+    title: str,
+    vmin: float | None = 0.0,
+    vmax: float | None = 255.0,
+    *,
+    cmap: str = "gray",
+    colorbar: bool = True,
+    colorbar_label: str = "grey level",
+    xlabel: str = "column (pixel)",
+    ylabel: str = "row (pixel)",
+) -> AxesImage:
+    """Show one 2D image with fixed intensity limits, a title, axis labels and a colour bar.
+
+    img: (H, W) array of intensities. vmin, vmax: the intensities drawn black and
+    white; keep them fixed (0 and 255 for 8-bit photographs) so that two images
+    can be compared by eye. Pass None to let matplotlib pick them from the data.
+    Returns the AxesImage (its colour bar, if any, is `im.colorbar`).
+    """
+    img = np.asarray(img)
+    if img.ndim != 2:
+        raise ValueError(
+            f"img must be a 2D (H, W) array, got shape {img.shape}; "
+            "for an (N, C, H, W) batch pass X[n, c]."
+        )
+    im = ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if colorbar:
+        cbar = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        cbar.set_label(colorbar_label)
+    return im
+
+
+def show_images(
+    images: Sequence,
+    titles: Sequence[str],
+    vmin: float | None = 0.0,
+    vmax: float | None = 255.0,
+    *,
+    suptitle: str | None = None,
+    ncols: int | None = None,
+    size: float = 3.2,
+    cmap: str = "gray",
+    colorbar: bool = True,
+    colorbar_label: str = "grey level",
+) -> tuple[Figure, np.ndarray]:
+    """Show several 2D images side by side with the same intensity limits.
+
+    images: sequence of (H, W) arrays; titles: one title per image.
+    ncols: panels per row (default: all in one row). size: inches per panel.
+    Returns (figure, flat array of the axes used).
+    """
+    if len(images) != len(titles):
+        raise ValueError(
+            f"got {len(images)} images but {len(titles)} titles; give one title per image."
+        )
+    if len(images) == 0:
+        raise ValueError("images is empty; give at least one (H, W) array.")
+    ncols = len(images) if ncols is None else int(ncols)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols * 1.25, size * nrows),
+        squeeze=False,
+        layout="constrained",
+    )
+    axes = axes.ravel()
+    for ax, img, title in zip(axes, images, titles):
+        show_image(
+            ax, img, title, vmin, vmax, cmap=cmap, colorbar=colorbar, colorbar_label=colorbar_label
+        )
+    for ax in axes[len(images) :]:
+        ax.set_visible(False)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig, axes[: len(images)]
+
+
+def show_matrix(
+    ax: Axes,
+    M,
+    title: str,
+    *,
+    labels=None,
+    annotate: bool = False,
+    fmt: str = "{:g}",
+    cmap: str = "coolwarm",
+    symmetric: bool = True,
+    highlight: tuple[int, int, int, int] | None = None,
+    block_size: tuple[int, int] | None = None,
+    xlabel: str = "column index",
+    ylabel: str = "row index",
+    colorbar: bool = False,
+    fontsize: float = 9,
+    zero_white: bool = True,
+) -> AxesImage:
+    """Draw a matrix as a grid of coloured cells, row 0 at the top.
+
+    M: (rows, cols) array. labels: optional (rows, cols) array of strings written in
+    the cells (e.g. "w00" for a symbolic Toeplitz matrix; "" leaves a cell blank).
+    annotate: write the numbers of M in the cells using `fmt`. symmetric: colour
+    limits +-max|M|, centred on zero. zero_white: draw exact zeros white, so the
+    sparsity pattern of a Toeplitz matrix stands out.
+    highlight: (row, col, height, width) of a block to outline in black, e.g. the
+    window a kernel covers. block_size: (rows, cols) of blocks to separate by grey
+    lines, e.g. the Toeplitz blocks of a doubly block-Toeplitz matrix.
+    Returns the AxesImage.
+    """
+    M = np.asarray(M, dtype=float)
+    if M.ndim != 2:
+        raise ValueError(f"M must be a 2D array, got shape {M.shape}.")
+    if labels is not None:
+        labels = np.asarray(labels, dtype=object)
+        if labels.shape != M.shape:
+            raise ValueError(
+                f"labels has shape {labels.shape} but M has shape {M.shape}; they must match."
+            )
+    finite_max = float(np.max(np.abs(M))) if M.size else 0.0
+    if symmetric:
+        limit = finite_max if finite_max > 0 else 1.0
+        vmin, vmax = -limit, limit
+    else:
+        vmin, vmax = None, None
+    colours = plt.get_cmap(cmap)
+    shown = M
+    if zero_white:
+        colours = colours.with_extremes(bad="white")
+        shown = np.ma.masked_where(M == 0, M)
+    im = ax.imshow(shown, cmap=colours, vmin=vmin, vmax=vmax, interpolation="nearest")
+    rows, cols = M.shape
+    # thin white lines between cells make single entries countable
+    ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
+    ax.grid(which="minor", color="0.85", linewidth=0.8)
+    ax.tick_params(which="minor", length=0)
+    step_c = max(1, int(np.ceil(cols / 12)))
+    step_r = max(1, int(np.ceil(rows / 12)))
+    ax.set_xticks(np.arange(0, cols, step_c))
+    ax.set_yticks(np.arange(0, rows, step_r))
+    if labels is not None or annotate:
+        for r in range(rows):
+            for c in range(cols):
+                text = labels[r, c] if labels is not None else fmt.format(M[r, c])
+                if text:
+                    ax.text(c, r, str(text), ha="center", va="center", fontsize=fontsize)
+    if block_size is not None:
+        br, bc = block_size
+        for r in range(br, rows, br):
+            ax.axhline(r - 0.5, color="0.3", linewidth=1.5)
+        for c in range(bc, cols, bc):
+            ax.axvline(c - 0.5, color="0.3", linewidth=1.5)
+    if highlight is not None:
+        r0, c0, h, w = highlight
+        ax.add_patch(
+            Rectangle((c0 - 0.5, r0 - 0.5), w, h, fill=False, edgecolor="black", linewidth=2.5)
+        )
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return im
+
+
+def _padding_pair(name: str, value) -> tuple[int, int]:
+    """(before, after) from an int or a pair of ints >= 0."""
+    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
+    if len(pair) != 2 or any(int(v) != v or v < 0 for v in pair):
+        raise ValueError(f"{name} must be an int >= 0 or a pair (before, after), got {value!r}.")
+    return int(pair[0]), int(pair[1])
+
+
+def show_kernel_positions(
+    i: int,
+    k: int,
+    s: int = 1,
+    p=0,
+    *,
+    title: str | None = None,
+    max_panels: int = 49,
+    size: float = 1.6,
+) -> tuple[Figure, np.ndarray]:
+    """Draw every position of a k x k kernel over an i x i input padded with zeros.
+
+    One small panel per output element, in output order (row by row), in the
+    style of Dumoulin & Visin's guide to convolution arithmetic: input cells blue
+    (outlined), padding zeros white, the cells the kernel covers dark,
+    and the panel title names the output element it produces.
+
+    i: input size, k: kernel size, s: stride, p: zeros on each side, either an int
+    or a pair (before, after) for asymmetric padding such as TensorFlow's "same".
+    The same padding is used along both axes. The positions are enumerated
+    literally (start 0, s, 2s, ... while the kernel still fits), so the number of
+    panels per row is o, the output size, found by brute force.
+    Returns (figure, (o, o) array of axes).
+    """
+    for name, value in (("i", i), ("k", k), ("s", s)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    before, after = _padding_pair("p", p)
+    padded = before + i + after
+    if k > padded:
+        raise ValueError(
+            f"kernel size k={k} is larger than the padded input {padded}; "
+            "use a smaller kernel or more padding."
+        )
+    starts = list(range(0, padded - k + 1, s))
+    o = len(starts)
+    if o * o > max_panels:
+        raise ValueError(
+            f"{o} x {o} = {o * o} kernel positions exceed max_panels={max_panels}; "
+            "draw a smaller example or raise max_panels."
+        )
+    fig, axes = plt.subplots(
+        o, o, figsize=(size * o, size * o + 0.6), squeeze=False, layout="constrained"
+    )
+    # RGB by cell kind: padding, input, padding under the kernel, input under the kernel
+    colours = np.array(
+        [[1.0, 1.0, 1.0], [0.62, 0.79, 0.88], [0.33, 0.33, 0.33], [0.12, 0.37, 0.66]]
+    )
+    inside = np.zeros((padded, padded), dtype=int)
+    inside[before : before + i, before : before + i] = 1
+    for out_r, r0 in enumerate(starts):
+        for out_c, c0 in enumerate(starts):
+            ax = axes[out_r, out_c]
+            covered = np.zeros_like(inside)
+            covered[r0 : r0 + k, c0 : c0 + k] = 2
+            ax.imshow(
+                colours[inside + covered], extent=(0, padded, padded, 0), interpolation="nearest"
+            )
+            ax.set_xticks(np.arange(padded + 1), minor=True)
+            ax.set_yticks(np.arange(padded + 1), minor=True)
+            ax.grid(which="minor", color="0.55", linewidth=0.5)
+            ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            # outline of the real input, then of the kernel window
+            ax.add_patch(
+                Rectangle((before, before), i, i, fill=False, edgecolor="#1f5fa8", linewidth=1.2)
+            )
+            ax.add_patch(Rectangle((c0, r0), k, k, fill=False, edgecolor="black", linewidth=1.8))
+            ax.set_title(f"out[{out_r},{out_c}]", fontsize=8)
+    pad_text = f"p={before}" if before == after else f"p=({before} before, {after} after)"
+    fig.suptitle(title or f"i={i}, k={k}, s={s}, {pad_text}: o={o} positions per axis")
+    fig.supxlabel("column of the padded input (blue: input, white: zero padding)", fontsize=9)
+    fig.supylabel("row of the padded input", fontsize=9)
+    return fig, axes

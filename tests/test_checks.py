@@ -1,0 +1,482 @@
+"""The homework self-checks pass a correct answer and fail typical wrong ones.
+
+The "student answers" here are written the way a student would (loops, straight from
+the formulas), independently of the package references the checks compare with.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.signal import correlate2d
+
+from course_utils import checks
+from course_utils.schedulers import Scheduler
+
+
+# ----------------------------------------------------------------------------- student answers
+def convolve1d(x, w):
+    out = np.zeros(len(x) + len(w) - 1)
+    for i in range(len(out)):
+        for j in range(len(w)):
+            if 0 <= i - j < len(x):
+                out[i] += w[j] * x[i - j]
+    return out
+
+
+def cross_correlate2d(image, kernel):
+    kh, kw = kernel.shape
+    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(image[i : i + kh, j : j + kw] * kernel)
+    return out
+
+
+def convolve2d(image, kernel):
+    return cross_correlate2d(image, kernel[::-1, ::-1])
+
+
+def toeplitz(w, n):
+    T = np.zeros((n + len(w) - 1, n))
+    for j in range(n):
+        T[j : j + len(w), j] = w
+    return T
+
+
+def conv2d_matrix(kernel, input_shape):
+    H, W = input_shape
+    kh, kw = kernel.shape
+    out_h, out_w = H - kh + 1, W - kw + 1
+    M = np.zeros((out_h * out_w, H * W))
+    for i in range(out_h):
+        for j in range(out_w):
+            for a in range(kh):
+                for b in range(kw):
+                    M[i * out_w + j, (i + a) * W + (j + b)] = kernel[a, b]
+    return M
+
+
+def conv_output_size(i, k, s, p):
+    return (i + 2 * p - k) // s + 1
+
+
+def same_padding(i, k, s):
+    total = max((math.ceil(i / s) - 1) * s + k - i, 0)
+    return total // 2, total - total // 2
+
+
+class StudentAdam:
+    def __init__(self, eta, rho, rho2):
+        self.eta, self.rho, self.rho2 = eta, rho, rho2
+        self.reset()
+
+    def update_change(self, gradient):
+        self.t += 1
+        self.m = self.rho * self.m + (1 - self.rho) * gradient
+        self.v = self.rho2 * self.v + (1 - self.rho2) * gradient**2
+        m_hat = self.m / (1 - self.rho**self.t)
+        v_hat = self.v / (1 - self.rho2**self.t)
+        return self.eta * m_hat / (np.sqrt(v_hat) + 1e-8)
+
+    def reset(self):
+        self.m, self.v, self.t = 0.0, 0.0, 0
+
+
+class StudentMomentum:
+    def __init__(self, eta, momentum):
+        self.eta, self.momentum, self.change = eta, momentum, 0.0
+
+    def update_change(self, gradient):
+        self.change = self.momentum * self.change + self.eta * gradient
+        return self.change
+
+    def reset(self):
+        self.change = 0.0
+
+
+def conv_backward(X, kernel, dZ):
+    N, C = X.shape[:2]
+    _, F, kh, kw = kernel.shape
+    dX, dkernel = np.zeros(X.shape), np.zeros(kernel.shape)
+    for n in range(N):
+        for f in range(F):
+            for i in range(dZ.shape[2]):
+                for j in range(dZ.shape[3]):
+                    for c in range(C):
+                        dX[n, c, i : i + kh, j : j + kw] += dZ[n, f, i, j] * kernel[c, f]
+                        dkernel[c, f] += dZ[n, f, i, j] * X[n, c, i : i + kh, j : j + kw]
+    return dX, dkernel
+
+
+def pool_backward(X, dA, k):
+    dX = np.zeros(X.shape)
+    N, C, out_h, out_w = dA.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(out_h):
+                for j in range(out_w):
+                    window = X[n, c, i * k : (i + 1) * k, j * k : (j + 1) * k]
+                    a, b = np.unravel_index(np.argmax(window), window.shape)
+                    dX[n, c, i * k + a, j * k + b] += dA[n, c, i, j]
+    return dX
+
+
+def im2col(image, kh, kw):
+    rows = []
+    for i in range(image.shape[0] - kh + 1):
+        for j in range(image.shape[1] - kw + 1):
+            rows.append(image[i : i + kh, j : j + kw].ravel())
+    return np.array(rows)
+
+
+def fft_convolve(image, kernel):
+    shape = (image.shape[0] + kernel.shape[0] - 1, image.shape[1] + kernel.shape[1] - 1)
+    return np.real(np.fft.ifft2(np.fft.fft2(image, shape) * np.fft.fft2(kernel, shape)))
+
+
+def best_hyperparameters(accuracy, etas, lambdas):
+    best, choice = -np.inf, None
+    for i, eta in enumerate(etas):
+        for j, lam in enumerate(lambdas):
+            if np.isfinite(accuracy[i, j]) and accuracy[i, j] > best:
+                best, choice = accuracy[i, j], (eta, lam)
+    return choice
+
+
+# ----------------------------------------------------------------------------- typical mistakes
+class AdamWithoutBiasCorrection(StudentAdam):
+    def update_change(self, gradient):
+        self.m = self.rho * self.m + (1 - self.rho) * gradient
+        self.v = self.rho2 * self.v + (1 - self.rho2) * gradient**2
+        return self.eta * self.m / (np.sqrt(self.v) + 1e-8)
+
+
+class AdamCountingEpochs(StudentAdam):
+    """The lecture's bug: t never grows within an epoch."""
+
+    def update_change(self, gradient):
+        self.t = 1
+        return super().update_change(gradient)
+
+
+class AdamResetKeepsMoments(StudentAdam):
+    def reset(self):
+        if not hasattr(self, "m"):
+            super().reset()
+        self.t = 0
+
+
+class AdamOwnEpsilonLarge(StudentAdam):
+    def update_change(self, gradient):
+        return super().update_change(gradient) * (1 - 1e-3)
+
+
+def conv_backward_flipped_dkernel(X, kernel, dZ):
+    dX, dkernel = conv_backward(X, kernel, dZ)
+    return dX, dkernel[:, :, ::-1, ::-1]
+
+
+def conv_backward_dX_by_correlation(X, kernel, dZ):
+    _, dkernel = conv_backward(X, kernel, dZ)
+    dX = np.zeros(X.shape)
+    for n in range(X.shape[0]):
+        for c in range(X.shape[1]):
+            for f in range(kernel.shape[1]):
+                padded = np.pad(dZ[n, f], ((kernel.shape[2] - 1,) * 2, (kernel.shape[3] - 1,) * 2))
+                dX[n, c] += correlate2d(padded, kernel[c, f], mode="valid")
+    return dX, dkernel
+
+
+def conv_backward_first_image_only(X, kernel, dZ):
+    dX, _ = conv_backward(X, kernel, dZ)
+    _, dkernel = conv_backward(X[:1], kernel, dZ[:1])
+    return dX, dkernel
+
+
+def pool_backward_average(X, dA, k):
+    return np.repeat(np.repeat(dA, k, axis=2), k, axis=3) / (k * k)
+
+
+def pool_backward_argmin(X, dA, k):
+    return pool_backward(-X, dA, k)
+
+
+def pool_backward_to_all(X, dA, k):
+    return np.repeat(np.repeat(dA, k, axis=2), k, axis=3)
+
+
+def im2col_column_major(image, kh, kw):
+    return np.array([image[i : i + kh, j : j + kw].T.ravel()
+                     for i in range(image.shape[0] - kh + 1)
+                     for j in range(image.shape[1] - kw + 1)])
+
+
+def im2col_transposed(image, kh, kw):
+    return im2col(image, kh, kw).T
+
+
+def fft_convolve_circular(image, kernel):
+    return np.real(np.fft.ifft2(np.fft.fft2(image) * np.fft.fft2(kernel, image.shape)))
+
+
+def fft_convolve_complex(image, kernel):
+    shape = (image.shape[0] + kernel.shape[0] - 1, image.shape[1] + kernel.shape[1] - 1)
+    return np.fft.ifft2(np.fft.fft2(image, shape) * np.fft.fft2(kernel, shape))
+
+
+def fft_convolve_valid(image, kernel):
+    return convolve2d(image, kernel)
+
+
+def best_ignoring_nan_badly(accuracy, etas, lambdas):
+    i, j = np.unravel_index(np.argmax(accuracy), accuracy.shape)  # argmax picks the NaN
+    return etas[i], lambdas[j]
+
+
+def best_swapped(accuracy, etas, lambdas):
+    i, j = np.unravel_index(np.nanargmax(accuracy), accuracy.shape)
+    return lambdas[j], etas[i]
+
+
+def best_lowest(accuracy, etas, lambdas):
+    i, j = np.unravel_index(np.nanargmin(accuracy), accuracy.shape)
+    return etas[i], lambdas[j]
+
+
+CORRECT = [
+    (checks.check_convolve1d, convolve1d),
+    (checks.check_convolve2d, convolve2d),
+    (checks.check_cross_correlate2d, cross_correlate2d),
+    (checks.check_toeplitz, toeplitz),
+    (checks.check_conv2d_matrix, conv2d_matrix),
+    (checks.check_conv_output_size, conv_output_size),
+    (checks.check_same_padding, same_padding),
+    (checks.check_scheduler, StudentAdam),
+    (lambda cls: checks.check_scheduler(cls, "Momentum", eta=0.05, momentum=0.8), StudentMomentum),
+    (checks.check_conv_backward, conv_backward),
+    (checks.check_pool_backward, pool_backward),
+    (checks.check_im2col, im2col),
+    (checks.check_fft_convolve, fft_convolve),
+    (checks.check_best_hyperparameters, best_hyperparameters),
+]
+
+BROKEN = [
+    (checks.check_convolve1d, lambda x, w: np.convolve(x, w, mode="same")),
+    (checks.check_convolve1d, lambda x, w: np.correlate(x, w, mode="full")),
+    (checks.check_convolve1d, lambda x, w: convolve1d(x, w)[:-1]),
+    (checks.check_convolve2d, cross_correlate2d),
+    (checks.check_convolve2d, lambda image, kernel: convolve2d(image, kernel)[:-1, :-1]),
+    (checks.check_convolve2d, lambda image, kernel: convolve2d(image, kernel[::-1])),
+    (checks.check_cross_correlate2d, convolve2d),
+    (checks.check_cross_correlate2d, lambda image, kernel: cross_correlate2d(image, kernel)[:-1]),
+    (checks.check_toeplitz, lambda w, n: toeplitz(w, n).T),
+    (checks.check_toeplitz, lambda w, n: toeplitz(w[::-1], n)),
+    (checks.check_conv2d_matrix, lambda kernel, shape: conv2d_matrix(kernel[::-1, ::-1], shape)),
+    (checks.check_conv2d_matrix, lambda kernel, shape: conv2d_matrix(kernel, shape).T),
+    (checks.check_conv_output_size, lambda i, k, s, p: (i + 2 * p - k) / s + 1),
+    (checks.check_conv_output_size, lambda i, k, s, p: (i + p - k) // s + 1),
+    (checks.check_conv_output_size, lambda i, k, s, p: (i + 2 * p - k) // s),
+    (checks.check_conv_output_size, lambda i, k, s, p: math.ceil((i + 2 * p - k) / s) + 1),
+    (checks.check_same_padding, lambda i, k, s: same_padding(i, k, s)[::-1]),
+    (checks.check_same_padding, lambda i, k, s: ((k - 1) // 2, (k - 1) // 2)),
+    (checks.check_same_padding, lambda i, k, s: sum(same_padding(i, k, s))),  # total only
+    (checks.check_scheduler, AdamWithoutBiasCorrection),
+    (checks.check_scheduler, AdamCountingEpochs),
+    (checks.check_scheduler, AdamResetKeepsMoments),
+    (checks.check_scheduler, AdamOwnEpsilonLarge),
+    (checks.check_conv_backward, conv_backward_flipped_dkernel),
+    (checks.check_conv_backward, conv_backward_dX_by_correlation),
+    (checks.check_conv_backward, conv_backward_first_image_only),
+    (checks.check_conv_backward, lambda X, kernel, dZ: conv_backward(X, kernel, dZ)[0]),
+    (checks.check_pool_backward, pool_backward_average),
+    (checks.check_pool_backward, pool_backward_argmin),
+    (checks.check_pool_backward, pool_backward_to_all),
+    (checks.check_im2col, im2col_column_major),
+    (checks.check_im2col, im2col_transposed),
+    (checks.check_fft_convolve, fft_convolve_circular),
+    (checks.check_fft_convolve, fft_convolve_complex),
+    (checks.check_fft_convolve, fft_convolve_valid),
+    (checks.check_best_hyperparameters, best_ignoring_nan_badly),
+    (checks.check_best_hyperparameters, best_swapped),
+    (checks.check_best_hyperparameters, best_lowest),
+]
+
+
+def _id(pair):
+    check, answer = pair
+    return f"{getattr(check, '__name__', 'check')}-{getattr(answer, '__name__', 'lambda')}"
+
+
+# ----------------------------------------------------------------------------- tests
+@pytest.mark.parametrize("check, answer", CORRECT, ids=[_id(p) for p in CORRECT])
+def test_check_passes_a_correct_answer(check, answer, capsys):
+    assert check(answer) is True
+    out = capsys.readouterr().out
+    assert out.startswith("✔ ") and ": passed " in out and out.count("\n") == 1, out
+
+
+@pytest.mark.parametrize("check, answer", BROKEN, ids=[f"{i}-{_id(p)}" for i, p in enumerate(BROKEN)])
+def test_check_fails_a_broken_answer_and_shows_the_case(check, answer, capsys):
+    assert check(answer) is False
+    out = capsys.readouterr().out
+    first, *details = out.splitlines()
+    assert first.startswith("✘ ") and ": failed on case " in first, out
+    text = "\n".join(details)
+    assert "input " in text and "expected" in text, out
+    assert "Traceback" not in out
+
+
+ALL_CHECKS = [pair[0] for pair in CORRECT]
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=[_id(p) for p in CORRECT])
+def test_unanswered_exercise_says_not_answered_yet(check, capsys):
+    def my_answer(*args, **kwargs):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    class MyScheduler(Scheduler):
+        def __init__(self, *args, **kwargs):
+            raise NotImplementedError()
+
+    student = MyScheduler if check in (checks.check_scheduler, CORRECT[8][0]) else my_answer
+    assert check(student) is False
+    out = capsys.readouterr().out
+    assert out == f"… {student.__name__}: not answered yet (the function still raises NotImplementedError)\n"
+
+
+def test_scheduler_whose_update_is_unanswered_is_not_answered_yet(capsys):
+    class MyAdam(Scheduler):
+        def __init__(self, eta, rho, rho2):
+            super().__init__(eta)
+
+        def update_change(self, gradient):
+            raise NotImplementedError()
+
+    assert checks.check_scheduler(MyAdam) is False
+    assert "MyAdam" in capsys.readouterr().out.split(":")[0]
+
+
+def test_an_exception_in_the_students_code_is_a_failed_case_without_traceback(capsys):
+    def my_convolve1d(x, w):
+        return x[len(x) + 5]
+
+    assert checks.check_convolve1d(my_convolve1d) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✘ my_convolve1d: failed on case 1 of ")
+    assert "your function raised IndexError: index 8 is out of bounds" in out
+    assert "input x: [1., 2., 3.]" in out and "expected: [1., 3., 5., 3.]" in out
+    assert "Traceback" not in out and "got:" not in out
+
+
+def test_failing_case_prints_inputs_expected_and_got(capsys):
+    def my_convolve2d(image, kernel):
+        return cross_correlate2d(image, kernel)
+
+    checks.check_convolve2d(my_convolve2d)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        "✘ my_convolve2d: failed on case 1 of 13 (4 of 4 entries differ, first at index (0, 0): "
+        "-4 instead of 4)"
+    )
+    for label in ("input image:", "input kernel:", "expected:", "got:"):
+        assert label in out
+    assert "[[-4., -4.],\n       [-4., -4.]]" in out
+
+
+def test_returning_none_or_a_float_size_gets_a_hint(capsys):
+    def my_convolve1d(x, w):
+        np.convolve(x, w)
+
+    checks.check_convolve1d(my_convolve1d)
+    assert "returned None (is a `return` missing?)" in capsys.readouterr().out
+    checks.check_conv_output_size(lambda i, k, s, p: float((i + 2 * p - k) // s + 1))
+    out = capsys.readouterr().out
+    assert "expected an int, got float 3.0" in out and "got: 3.0" in out
+
+
+def test_verdicts_are_identical_on_every_run(capsys):
+    for check, answer in BROKEN[:: 5] + CORRECT:
+        check(answer)
+    first = capsys.readouterr().out
+    for check, answer in BROKEN[:: 5] + CORRECT:
+        check(answer)
+    assert capsys.readouterr().out == first
+
+
+def test_a_student_function_that_changes_its_inputs_cannot_change_the_expected_answer(capsys):
+    def my_convolve1d(x, w):
+        result = np.convolve(x, w)
+        x[:] = 0
+        w[:] = 0
+        return result
+
+    assert checks.check_convolve1d(my_convolve1d) is True
+
+
+def test_lambda_answers_get_the_topic_name(capsys):
+    checks.check_im2col(lambda image, kh, kw: im2col(image, kh, kw))
+    assert capsys.readouterr().out.startswith("✔ im2col: passed ")
+
+
+# ----------------------------------------------------------------------------- private references
+def _numerical_gradient(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + eps
+        plus = f()
+        x[index] = old - eps
+        minus = f()
+        x[index] = old
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def test_conv_backward_reference_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    X, kernel = rng.normal(size=(2, 3, 5, 4)), rng.normal(size=(3, 2, 2, 3))
+    dZ = rng.normal(size=(2, 2, 4, 2))
+
+    def loss():
+        Z = np.stack([[sum(correlate2d(X[n, c], kernel[c, f], mode="valid") for c in range(3))
+                       for f in range(2)] for n in range(2)])
+        return float(np.sum(Z * dZ))
+
+    dX, dkernel = checks._conv_backward_reference(X, kernel, dZ)
+    np.testing.assert_allclose(dX, _numerical_gradient(loss, X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dkernel, _numerical_gradient(loss, kernel), rtol=1e-6, atol=1e-8)
+
+
+def test_pool_backward_reference_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    X = rng.permutation(2 * 2 * 6 * 4).reshape(2, 2, 6, 4) / 10.0
+    dA = rng.normal(size=(2, 2, 3, 2))
+
+    def loss():
+        pooled = X.reshape(2, 2, 3, 2, 2, 2).max(axis=(3, 5))
+        return float(np.sum(pooled * dA))
+
+    np.testing.assert_allclose(checks._max_pool_backward_reference(X, dA, 2),
+                               _numerical_gradient(loss, X), atol=1e-8)
+
+
+def test_im2col_and_best_hyperparameter_references_match_loops():
+    image = np.arange(20.0).reshape(4, 5)
+    np.testing.assert_array_equal(checks._im2col_reference(image, 2, 3), im2col(image, 2, 3))
+    accuracy = np.array([[0.3, np.nan], [0.9, 0.2], [np.nan, 0.95]])
+    etas, lambdas = np.array([1e-3, 1e-2, 1e-1]), np.array([0.0, 1e-3])
+    assert checks._best_hyperparameters_reference(accuracy, etas, lambdas) == (0.1, 1e-3)
+    assert best_hyperparameters(accuracy, etas, lambdas) == (0.1, 1e-3)
+
+
+def test_importing_checks_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, course_utils.checks; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

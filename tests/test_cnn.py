@@ -1,0 +1,669 @@
+"""CNN: reproducibility, learning, architecture and data mistakes, Ctrl-C, save/load, summary."""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from course_utils import cnn as cnn_module
+from course_utils.activations import LRELU, identity, sigmoid, softmax
+from course_utils.cnn import CNN
+from course_utils.costs import CostCrossEntropy, CostLogReg, CostOLS
+from course_utils.layers import Convolution2DLayer, Convolution2DLayerOPT
+from course_utils.schedulers import Adam, Constant, Momentum, RMS_prop
+
+
+def bars(n: int, seed: int, size: int = 8, dtype=np.float64):
+    """Toy images: class 0 has a horizontal bar, class 1 a vertical bar, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    X = rng.normal(0, 0.2, size=(n, 1, size, size))
+    positions = rng.integers(1, size - 1, n)
+    for i, (label, position) in enumerate(zip(labels, positions)):
+        if label == 0:
+            X[i, 0, position, :] += 1.0
+        else:
+            X[i, 0, :, position] += 1.0
+    return X.astype(dtype), np.eye(2)[labels].astype(dtype), labels
+
+
+def small_model(seed=0, eta=1e-2, optimized=True, scheduler=None) -> CNN:
+    model = CNN(CostCrossEntropy, scheduler or Adam(eta=eta, rho=0.9, rho2=0.999), seed=seed)
+    model.add_Convolution2DLayer(1, 4, 3, 3, act_func=LRELU, optimized=optimized)
+    model.add_PoolingLayer(2, 2, 2, 2, "max")
+    model.add_FlattenLayer()
+    model.add_FullyConnectedLayer(8, LRELU)
+    model.add_OutputLayer(2, softmax)
+    return model
+
+
+def weights(model: CNN) -> list[np.ndarray]:
+    return [value.copy() for layer in model.layers for value in layer.params.values()]
+
+
+def assert_same_weights(a: list[np.ndarray], b: list[np.ndarray]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return bars(64, seed=1), bars(32, seed=2)
+
+
+@pytest.fixture
+def fitted(data):
+    (X, t, _), _ = data
+    model = small_model()
+    model.fit(X, t, epochs=1, batches=2, progress=False)
+    return model
+
+
+# ---------------------------------------------------------------------------
+# Reproducibility and learning
+# ---------------------------------------------------------------------------
+
+
+def test_same_seed_gives_the_same_scores_bit_for_bit(data):
+    (X, t, _), (X_val, t_val, _) = data
+    runs = [
+        small_model(seed=3).fit(X, t, epochs=3, batches=4, X_val=X_val, t_val=t_val,
+                                progress=False)
+        for _ in range(2)
+    ]
+    for key in cnn_module.SCORE_KEYS:
+        assert np.array_equal(runs[0][key], runs[1][key]), key
+    other = small_model(seed=4).fit(X, t, epochs=3, batches=4, X_val=X_val, t_val=t_val,
+                                    progress=False)
+    assert not np.array_equal(runs[0]["train_error"], other["train_error"])
+
+
+def test_fit_does_not_touch_the_global_random_generator(data):
+    (X, t, _), _ = data
+    state = np.random.get_state()[1].copy()
+    small_model(seed=None).fit(X, t, epochs=1, progress=False)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+def test_a_second_fit_continues_training_exactly_like_one_longer_fit(data):
+    (X, t, _), _ = data
+    twice = small_model(seed=5)
+    twice.fit(X, t, epochs=2, batches=3, progress=False)
+    twice.fit(X, t, epochs=1, batches=3, progress=False)
+    once = small_model(seed=5)
+    once.fit(X, t, epochs=3, batches=3, progress=False)
+    assert_same_weights(weights(twice), weights(once))
+
+
+@pytest.mark.parametrize("optimized", [True, False])
+def test_a_small_cnn_learns_horizontal_versus_vertical_bars(data, optimized):
+    (X, t, _), (X_val, t_val, labels_val) = data
+    model = small_model(seed=0, eta=2e-2, optimized=optimized)
+    scores = model.fit(X, t, epochs=8, batches=4, X_val=X_val, t_val=t_val, progress=False)
+    assert scores["val_acc"][-1] > 0.9, scores
+    assert scores["train_error"][-1] < scores["train_error"][0]
+    assert np.mean(model.predict(X_val).argmax(axis=1) == labels_val) == scores["val_acc"][-1]
+
+
+def test_binary_classification_with_one_sigmoid_node_learns(data):
+    (X, t, _), (X_val, t_val, _) = data
+    model = CNN(CostLogReg, Adam(eta=2e-2, rho=0.9, rho2=0.999), seed=1)
+    model.add_Convolution2DLayer(1, 4, 3, 3)
+    model.add_PoolingLayer(2, 2, 2, 2)
+    model.add_FlattenLayer()
+    model.add_OutputLayer(1, sigmoid)
+    scores = model.fit(X, t[:, 1:], epochs=8, batches=4, X_val=X_val, t_val=t_val[:, 1:],
+                       progress=False)
+    assert scores["val_acc"][-1] > 0.9, scores
+    prediction = model.predict(X_val)
+    assert prediction.shape == (len(X_val), 1) and set(np.unique(prediction)) <= {0.0, 1.0}
+
+
+def test_scores_dict_keys_shapes_and_nan_where_not_computed(data):
+    (X, t, _), (X_val, t_val, _) = data
+    scores = small_model().fit(X, t, epochs=2, progress=False)
+    assert set(scores) == {"train_error", "train_acc", "val_error", "val_acc"}
+    assert all(v.shape == (2,) for v in scores.values())
+    assert np.all(np.isfinite(scores["train_error"])) and np.all(np.isfinite(scores["train_acc"]))
+    assert np.all(np.isnan(scores["val_error"])) and np.all(np.isnan(scores["val_acc"]))
+    # regression: no accuracy
+    model = CNN(CostOLS, Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=0)
+    model.add_FlattenLayer()
+    model.add_OutputLayer(1, identity)
+    scores = model.fit(X, t[:, :1], epochs=2, X_val=X_val, t_val=t_val[:, :1], progress=False)
+    assert np.all(np.isnan(scores["train_acc"])) and np.all(np.isfinite(scores["val_error"]))
+    assert np.array_equal(model.predict(X), model.predict_proba(X))
+
+
+def test_predict_gives_one_hot_rows_and_predict_proba_probabilities(fitted, data):
+    (X, _, _), _ = data
+    proba = fitted.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+    prediction = fitted.predict(X)
+    assert np.array_equal(prediction.sum(axis=1), np.ones(len(X)))
+    assert np.array_equal(prediction.argmax(axis=1), proba.argmax(axis=1))
+
+
+def test_predict_in_chunks_equals_one_big_forward(fitted, data, monkeypatch):
+    (X, _, _), _ = data
+    whole = fitted.predict_proba(X)
+    monkeypatch.setattr(cnn_module, "PREDICT_BATCH_SIZE", 5)
+    np.testing.assert_allclose(fitted.predict_proba(X), whole, rtol=1e-12, atol=1e-15)
+
+
+def test_float32_data_trains_in_float32(data):
+    (X, t, _), _ = data
+    model = small_model()
+    scores = model.fit(X.astype(np.float32), t.astype(np.float32), epochs=2, progress=False)
+    assert np.all(np.isfinite(scores["train_error"]))
+    assert model.predict_proba(X.astype(np.float32)).dtype == np.float32
+    assert model.predict_proba(X).dtype == np.float64
+
+
+def test_every_parameter_array_has_its_own_scheduler_copy(fitted):
+    schedulers = [s for _, _, s in fitted._param_schedulers]
+    assert len(schedulers) == sum(len(layer.params) for layer in fitted.layers) == 6
+    assert len({id(s) for s in schedulers}) == len(schedulers)
+    assert all(s is not fitted.scheduler for s in schedulers)
+    shapes = [key for _, key, _ in fitted._param_schedulers]
+    assert shapes == ["kernel", "bias", "weights", "bias", "weights", "bias"]
+
+
+def test_layer_scheduler_overrides_the_model_scheduler(data):
+    (X, t, _), _ = data
+    model = CNN(CostCrossEntropy, Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=0)
+    model.add_FlattenLayer()
+    model.add_FullyConnectedLayer(4, LRELU, scheduler=Constant(eta=0.5))
+    model.add_OutputLayer(2, softmax)
+    model.fit(X, t, epochs=1, progress=False)
+    kinds = [type(s).__name__ for _, _, s in model._param_schedulers]
+    assert kinds == ["Constant", "Constant", "Adam", "Adam"]
+
+
+def test_lam_adds_weight_decay_to_weights_but_not_to_biases(data):
+    (X, t, _), _ = data
+    # with Constant(eta) one step changes W by eta * (grad + lam * W): compare lam=0 and lam=1
+    results = []
+    for lam in (0.0, 1.0):
+        model = small_model(seed=2, scheduler=Constant(eta=0.1))
+        model.fit(X, t, epochs=1, progress=False)  # creates weights, one step
+        start = weights(model)
+        model.fit(X, t, epochs=1, lam=lam, progress=False)
+        results.append((start, weights(model)))
+    (start0, end0), (start1, end1) = results
+    for index, name in enumerate(["kernel", "bias", "weights", "bias", "weights", "bias"]):
+        difference = end0[index] - end1[index]
+        if name == "bias":
+            np.testing.assert_array_equal(end0[index], end1[index])
+        else:
+            np.testing.assert_allclose(difference, 0.1 * start1[index], rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Architecture mistakes, at add time
+# ---------------------------------------------------------------------------
+
+
+def test_dense_layer_after_conv_without_flatten_is_rejected():
+    model = CNN(seed=0)
+    model.add_Convolution2DLayer()
+    with pytest.raises(ValueError, match=r"add_FlattenLayer\(\) first"):
+        model.add_FullyConnectedLayer(10)
+    model.add_PoolingLayer()
+    with pytest.raises(ValueError, match=r"add_FlattenLayer\(\) first"):
+        model.add_OutputLayer(10, softmax)
+    with pytest.raises(ValueError, match=r"add_FlattenLayer\(\) first"):
+        CNN().add_FullyConnectedLayer(10)
+    assert len(model.layers) == 2
+
+
+@pytest.mark.parametrize(
+    "add, match",
+    [
+        (lambda m: m.add_Convolution2DLayer(), "already flat"),
+        (lambda m: m.add_PoolingLayer(), "already flat"),
+        (lambda m: m.add_FlattenLayer(), "flatten only once"),
+    ],
+)
+def test_image_layers_after_flatten_are_rejected(add, match):
+    model = CNN(seed=0)
+    model.add_Convolution2DLayer()
+    model.add_FlattenLayer()
+    with pytest.raises(ValueError, match=match):
+        add(model)
+    assert len(model.layers) == 2
+
+
+def test_nothing_can_follow_the_output_layer():
+    model = CNN(seed=0)
+    model.add_FlattenLayer()
+    model.add_OutputLayer(2, softmax)
+    for add in (lambda: model.add_FullyConnectedLayer(3), lambda: model.add_OutputLayer(2, softmax)):
+        with pytest.raises(ValueError, match=r"add_OutputLayer\(\) must be called last"):
+            add()
+    assert len(model.layers) == 2
+
+
+def test_consecutive_conv_layers_must_agree_on_channels():
+    model = CNN(seed=0)
+    model.add_Convolution2DLayer(input_channels=1, feature_maps=7)
+    model.add_PoolingLayer()
+    with pytest.raises(ValueError, match="input_channels=1 .*feature_maps=7"):
+        model.add_Convolution2DLayer(input_channels=1, feature_maps=2)
+    model.add_Convolution2DLayer(input_channels=7, feature_maps=2)
+    assert len(model.layers) == 3
+
+
+@pytest.mark.parametrize(
+    "build, match",
+    [
+        (lambda: CNN(seed=-1), "seed"),
+        (lambda: CNN(seed=1.5), "seed"),
+        (lambda: CNN(scheduler=Adam), "scheduler"),
+        (lambda: CNN(cost_func="CostOLS"), "cost_func"),
+        (lambda: CNN().add_Convolution2DLayer(kernel_height=0), "kernel_height"),
+        (lambda: CNN().add_Convolution2DLayer(v_stride=-1), "v_stride"),
+        (lambda: CNN().add_Convolution2DLayer(pad="full"), "pad"),
+        (lambda: CNN().add_PoolingLayer(pooling="min"), "pooling"),
+        (lambda: CNN().add_PoolingLayer(h_stride=0), "h_stride"),
+        (lambda: _flat().add_FullyConnectedLayer(0), "nodes"),
+        (lambda: _flat().add_FullyConnectedLayer(3, act_func="relu"), "act_func"),
+        (lambda: _flat().add_FullyConnectedLayer(3, scheduler="adam"), "scheduler"),
+        (lambda: _flat().add_OutputLayer(1, softmax), "nodes=1"),
+        (lambda: _flat().add_OutputLayer(3, sigmoid), "CostLogReg"),
+    ],
+)
+def test_bad_builder_arguments_are_rejected_naming_the_parameter(build, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        build()
+
+
+def _flat() -> CNN:
+    model = CNN(CostCrossEntropy, seed=0)
+    model.add_FlattenLayer()
+    return model
+
+
+def test_fit_without_output_layer_is_rejected(data):
+    (X, t, _), _ = data
+    model = CNN(seed=0)
+    model.add_Convolution2DLayer()
+    model.add_FlattenLayer()
+    with pytest.raises(ValueError, match=r"no output layer.*add_OutputLayer"):
+        model.fit(X, t, progress=False)
+    with pytest.raises(ValueError, match="no output layer"):
+        model.predict(X)
+
+
+def test_predict_before_fit_is_rejected(data):
+    (X, _, _), _ = data
+    with pytest.raises(ValueError, match=r"no weights yet; call fit"):
+        small_model().predict(X)
+
+
+# ---------------------------------------------------------------------------
+# Data mistakes at fit time: ValueError naming the parameter, model unchanged
+# ---------------------------------------------------------------------------
+
+N = 64
+
+
+def _bad_fit_calls():
+    X, t, labels = bars(N, seed=1)
+    nan_X = X.copy()
+    nan_X[3, 0, 2, 2] = np.nan
+    return [
+        ("X 3D", dict(X=X[:, 0], t=t), r"X must have 4 dimensions"),
+        ("X channels last", dict(X=X.transpose(0, 2, 3, 1), t=t), r"transpose\(0, 3, 1, 2\)"),
+        ("X wrong channels", dict(X=np.repeat(X, 3, axis=1), t=t), "input_channels=1"),
+        ("X NaN", dict(X=nan_X, t=t), "X contains 1 NaN"),
+        ("X other size", dict(X=X[:, :, :6, :6], t=t), r"\(1, 8, 8\)"),
+        ("X too small for kernel", dict(X=X[:, :, :1, :1], t=t), r"\(1, 8, 8\)"),
+        ("t labels", dict(X=X, t=labels), r"onehot"),
+        ("t rows", dict(X=X, t=t[:10]), "t has 10 rows"),
+        ("t columns", dict(X=X, t=np.ones((N, 3))), "t has 3 columns"),
+        ("t inf", dict(X=X, t=np.where(t == 1, np.inf, 0)), "t contains"),
+        ("epochs 0", dict(X=X, t=t, epochs=0), "epochs"),
+        ("epochs float", dict(X=X, t=t, epochs=2.5), "epochs"),
+        ("batches 0", dict(X=X, t=t, batches=0), "batches"),
+        ("batches > N", dict(X=X, t=t, batches=N + 1), f"batches={N + 1}.*{N}"),
+        ("lam negative", dict(X=X, t=t, lam=-1), "lam"),
+        ("lam nan", dict(X=X, t=t, lam=float("nan")), "lam"),
+        ("X_val alone", dict(X=X, t=t, X_val=X), "X_val and t_val"),
+        ("X_val channels last", dict(X=X, t=t, X_val=X.transpose(0, 2, 3, 1), t_val=t),
+         r"X_val looks like \(N, H, W, C\)"),
+        ("t_val rows", dict(X=X, t=t, X_val=X, t_val=t[:5]), "t_val has 5 rows"),
+        ("t_val labels", dict(X=X, t=t, X_val=X, t_val=labels), "onehot"),
+    ]
+
+
+@pytest.mark.parametrize("call", _bad_fit_calls(), ids=[c[0] for c in _bad_fit_calls()])
+def test_bad_fit_input_is_rejected_and_leaves_the_model_unchanged(fitted, call):
+    _, kwargs, match = call
+    before = weights(fitted)
+    rng_state = copy.deepcopy(fitted._rng.bit_generator.state)
+    scheduler_state = copy.deepcopy([vars(s) for _, _, s in fitted._param_schedulers])
+    with pytest.raises(ValueError, match=match):
+        fitted.fit(progress=False, **kwargs)
+    assert_same_weights(weights(fitted), before)
+    assert fitted._rng.bit_generator.state == rng_state
+    after = [vars(s) for _, _, s in fitted._param_schedulers]
+    for old, new in zip(scheduler_state, after):
+        assert old.keys() == new.keys()
+        for key in old:
+            assert np.array_equal(old[key], new[key]) if old[key] is not None else new[key] is None
+
+
+def test_a_kernel_larger_than_the_image_is_rejected_before_any_work():
+    X, t, _ = bars(8, seed=0, size=4)
+    model = CNN(seed=0)
+    model.add_Convolution2DLayer(1, 2, 5, 5, pad="valid")
+    model.add_FlattenLayer()
+    model.add_OutputLayer(2, softmax)
+    with pytest.raises(ValueError, match=r"layer 0 .*5x5 is larger than the padded input 4x4"):
+        model.fit(X, t, progress=False)
+    assert all(layer.params == {} for layer in model.layers)
+
+
+# ---------------------------------------------------------------------------
+# Ctrl-C
+# ---------------------------------------------------------------------------
+
+
+def test_keyboard_interrupt_keeps_the_weights_of_the_last_complete_step(data, capsys):
+    (X, t, _), _ = data
+    reference = small_model(seed=7)
+    reference.fit(X, t, epochs=1, batches=2, progress=False)  # exactly two steps
+
+    model = small_model(seed=7)
+    layer = model.layers[3]  # the hidden dense layer
+    original = layer._backward
+    calls = {"n": 0}
+
+    def interrupted_backward(dA):
+        calls["n"] += 1
+        if calls["n"] == 3:  # in the third step, after the output layer's backward ran
+            raise KeyboardInterrupt
+        return original(dA)
+
+    layer._backward = interrupted_backward
+    scores = model.fit(X, t, epochs=5, batches=2, progress=False)
+    assert_same_weights(weights(model), weights(reference))
+    assert np.isfinite(scores["train_error"][0]) and np.all(np.isnan(scores["train_error"][1:]))
+    assert "interrupted in epoch 2/5" in capsys.readouterr().out
+
+
+def test_ctrl_c_during_the_update_is_held_back_until_the_step_is_complete(data, capsys):
+    (X, t, _), _ = data
+    reference = small_model(seed=8)
+    reference.fit(X, t, epochs=1, batches=2, progress=False)  # two steps
+
+    model = small_model(seed=8)
+    model._initialise(X.shape[1:])
+    scheduler = model._param_schedulers[2][2]  # first dense weights' scheduler
+    original = scheduler.update_change
+    calls = {"n": 0}
+
+    def update_change_with_sigint(gradient):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the real Ctrl-C signal, in the middle of step 2's update
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(gradient)
+
+    scheduler.update_change = update_change_with_sigint
+    model.fit(X, t, epochs=3, batches=2, progress=False)
+    assert_same_weights(weights(model), weights(reference))
+    assert "interrupted in epoch 1/3" in capsys.readouterr().out
+
+
+def test_divergence_stops_training_and_keeps_finite_weights(data, capsys):
+    (X, t, _), _ = data
+    model = small_model(seed=0)
+    model.fit(X, t, epochs=1, progress=False)
+    model.layers[3].params["weights"][:] = 1e300  # the next forward overflows to inf
+    model.layers[4].params["weights"][:] = 1e300
+    before = weights(model)
+    scores = model.fit(X, t, epochs=3, progress=False)
+    assert np.all(np.isnan(scores["train_error"]))
+    assert_same_weights(weights(model), before)
+    assert "diverged" in capsys.readouterr().out
+
+
+def test_progress_bar_goes_to_stderr_and_can_be_switched_off(data, capsys):
+    (X, t, _), _ = data
+    small_model().fit(X, t, epochs=2, progress=False)
+    assert capsys.readouterr().err == ""
+    small_model().fit(X, t, epochs=2, progress=True)
+    captured = capsys.readouterr()
+    assert "fit" in captured.err and "train_error" in captured.err and captured.out == ""
+
+
+# ---------------------------------------------------------------------------
+# save / load
+# ---------------------------------------------------------------------------
+
+
+def test_save_and_load_round_trip_predicts_identically(fitted, data, tmp_path):
+    (X, _, _), (X_val, _, _) = data
+    path = tmp_path / "model.npz"
+    fitted.save(path)
+    loaded = CNN.load(path)
+    assert np.array_equal(loaded.predict_proba(X_val), fitted.predict_proba(X_val))
+    assert np.array_equal(loaded.predict(X), fitted.predict(X))
+    assert loaded.summary() == fitted.summary()
+    assert [type(a) for a in loaded.layers] == [type(b) for b in fitted.layers]
+    assert repr(loaded.scheduler) == repr(fitted.scheduler) and loaded.seed == fitted.seed
+    # the file holds no pickled objects
+    with np.load(path, allow_pickle=False) as archive:
+        assert "architecture" in archive.files
+
+
+def test_save_and_load_keep_every_layer_option(data, tmp_path):
+    (X, t, _), _ = data
+    model = CNN(CostCrossEntropy, RMS_prop(eta=1e-3, rho=0.9), seed=11)
+    model.add_Convolution2DLayer(1, 3, 2, 3, 2, 1, pad=(1, 0), act_func=sigmoid, optimized=False)
+    model.add_PoolingLayer(2, 1, 1, 1, "average")
+    model.add_Convolution2DLayer(3, 2, 2, 2, pad="valid", act_func=identity)
+    model.add_FlattenLayer()
+    model.add_FullyConnectedLayer(5, LRELU, scheduler=Momentum(eta=1e-2, momentum=0.5))
+    model.add_OutputLayer(2, softmax)
+    model.fit(X, t, epochs=1, progress=False)
+    model.save(tmp_path / "m.npz")
+    loaded = CNN.load(tmp_path / "m.npz")
+    assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded._architecture() == model._architecture()
+
+
+def test_load_rejects_missing_truncated_foreign_and_non_npz_files(fitted, tmp_path):
+    good = tmp_path / "good.npz"
+    fitted.save(good)
+    content = good.read_bytes()
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(content[: len(content) // 2])
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.ones(3))
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not a model\n")
+    single = tmp_path / "single.npy"
+    np.save(single, np.ones(3))
+    for path, match in [
+        (tmp_path / "missing.npz", "no such file"),
+        (truncated, "truncated"),
+        (foreign, "not a CNN model"),
+        (text, "not a complete .npz"),
+        (single, "single array"),
+    ]:
+        with pytest.raises(ValueError, match=match) as error:
+            CNN.load(path)
+        assert path.name in str(error.value)
+
+
+def test_load_rejects_weights_that_do_not_match_the_architecture(fitted, tmp_path):
+    path = tmp_path / "good.npz"
+    fitted.save(path)
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["layer3_weights"] = arrays["layer3_weights"][:-1]
+    np.savez(tmp_path / "bad_shape.npz", **arrays)
+    with pytest.raises(ValueError, match=r"bad_shape.npz.*layer3_weights has shape"):
+        CNN.load(tmp_path / "bad_shape.npz")
+    del arrays["layer3_weights"]
+    np.savez(tmp_path / "missing.npz", **arrays)
+    with pytest.raises(ValueError, match=r"missing.npz.*missing \['layer3_weights'\]"):
+        CNN.load(tmp_path / "missing.npz")
+    arrays["architecture"] = np.array("{not json")
+    np.savez(tmp_path / "bad_json.npz", **arrays)
+    with pytest.raises(ValueError, match=r"bad_json.npz.*not valid JSON"):
+        CNN.load(tmp_path / "bad_json.npz")
+
+
+def test_save_refuses_functions_and_schedulers_that_are_not_course_utils(data, tmp_path):
+    (X, t, _), _ = data
+
+    def my_relu(x):
+        return np.maximum(x, 0)
+
+    model = CNN(seed=0)
+    model.add_Convolution2DLayer(act_func=my_relu)
+    model.add_FlattenLayer()
+    model.add_OutputLayer(2, softmax)
+    model.fit(X, t, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="act_func"):
+        model.save(tmp_path / "m.npz")
+    assert not os.listdir(tmp_path)
+
+    class MyAdam(Adam):
+        pass
+
+    model = small_model(scheduler=MyAdam(eta=1e-3, rho=0.9, rho2=0.999))
+    model.fit(X, t, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="scheduler"):
+        model.save(tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="no weights yet"):
+        small_model().save(tmp_path / "m.npz")
+
+
+def test_an_interrupted_save_leaves_the_previous_file_intact(fitted, data, tmp_path, monkeypatch):
+    (X, _, _), _ = data
+    path = tmp_path / "model.npz"
+    fitted.save(path)
+    before = path.read_bytes()
+
+    def failing_savez(file, **arrays):
+        file.write(b"PK\x03\x04 half a zip file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cnn_module.np, "savez", failing_savez)
+    with pytest.raises(KeyboardInterrupt):
+        fitted.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.npz"]  # no temporary file left behind
+    assert np.array_equal(CNN.load(path).predict(X), fitted.predict(X))
+
+
+# ---------------------------------------------------------------------------
+# summary and the lecture's architectures
+# ---------------------------------------------------------------------------
+
+
+def lecture_model_1() -> CNN:
+    model = CNN(CostCrossEntropy, Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=2023)
+    model.add_Convolution2DLayer(input_channels=1, feature_maps=1, kernel_height=3,
+                                 kernel_width=3, act_func=LRELU)
+    model.add_FlattenLayer()
+    model.add_FullyConnectedLayer(30, LRELU)
+    model.add_FullyConnectedLayer(20, LRELU)
+    model.add_OutputLayer(10, softmax)
+    return model
+
+
+def lecture_model_2() -> CNN:
+    model = CNN(CostCrossEntropy, Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=2023)
+    model.add_Convolution2DLayer(input_channels=1, feature_maps=7, kernel_height=7,
+                                 kernel_width=1, act_func=LRELU)
+    model.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="average")
+    model.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="max")
+    model.add_Convolution2DLayer(input_channels=7, feature_maps=1, kernel_height=4,
+                                 kernel_width=4, v_stride=2, h_stride=3, act_func=LRELU,
+                                 optimized=False)
+    model.add_Convolution2DLayer(input_channels=1, feature_maps=1, kernel_height=2,
+                                 kernel_width=2, act_func=sigmoid, optimized=True)
+    model.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="max")
+    model.add_FlattenLayer()
+    model.add_FullyConnectedLayer(100, LRELU)
+    model.add_FullyConnectedLayer(10, sigmoid)
+    model.add_FullyConnectedLayer(101, identity)
+    model.add_OutputLayer(10, softmax)
+    return model
+
+
+@pytest.mark.parametrize("build", [lecture_model_1, lecture_model_2])
+def test_both_lecture_architectures_fit_one_epoch_on_mnist_shaped_data(build):
+    rng = np.random.default_rng(0)
+    X = rng.random((12, 1, 28, 28))
+    t = np.eye(10)[rng.integers(0, 10, 12)]
+    model = build()
+    scores = model.fit(X, t, epochs=1, batches=3, X_val=X[:4], t_val=t[:4], progress=False)
+    assert all(np.isfinite(v).all() for v in scores.values())
+    assert model.predict(X).shape == (12, 10)
+
+
+def test_summary_counts_parameters_by_hand(capsys):
+    text = lecture_model_1().summary(input_shape=(1, 28, 28))
+    assert text in capsys.readouterr().out
+    # conv 1*1*3*3 + 1; dense 784*30 + 30; 30*20 + 20; output 20*10 + 10
+    assert "Total parameters: 24,390" in text
+    for count in ("10", "23,550", "620", "210"):
+        assert count in text
+    model = lecture_model_2()
+    # conv 7x1: 1*7*7*1 + 7 = 56; conv 4x4: 7*1*16 + 1 = 113; conv 2x2: 4 + 1 = 5;
+    # flatten (1, 12, 8) -> 96; dense 96*100+100, 100*10+10, 10*101+101, 101*10+10
+    expected = 56 + 113 + 5 + 9700 + 1010 + 1111 + 1020
+    assert model.count_params((1, 28, 28)) == expected
+    assert "(1, 13, 9)" in model.summary((1, 28, 28)) and "(96,)" in model.summary((1, 28, 28))
+    with pytest.raises(ValueError, match="input_shape"):
+        lecture_model_1().summary()
+
+
+@pytest.mark.parametrize("build", [lecture_model_1, lecture_model_2])
+def test_parameter_count_matches_keras_count_params(build):
+    from course_utils.keras_models import keras
+
+    ours = build()
+    leaky = keras.layers.LeakyReLU(negative_slope=0.001)
+    if build is lecture_model_1:
+        layers = [
+            keras.layers.Conv2D(1, (3, 3), padding="same", activation=leaky),
+            keras.layers.Flatten(),
+            keras.layers.Dense(30, activation=leaky),
+            keras.layers.Dense(20, activation=leaky),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    else:
+        layers = [
+            keras.layers.Conv2D(7, (7, 1), padding="same", activation=leaky),
+            keras.layers.AveragePooling2D((2, 2), strides=1),
+            keras.layers.MaxPooling2D((2, 2), strides=1),
+            keras.layers.Conv2D(1, (4, 4), strides=(2, 3), padding="same", activation=leaky),
+            keras.layers.Conv2D(1, (2, 2), padding="same", activation="sigmoid"),
+            keras.layers.MaxPooling2D((2, 2), strides=1),
+            keras.layers.Flatten(),
+            keras.layers.Dense(100, activation=leaky),
+            keras.layers.Dense(10, activation="sigmoid"),
+            keras.layers.Dense(101),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    model = keras.Sequential([keras.Input((28, 28, 1)), *layers])
+    assert ours.count_params((1, 28, 28)) == model.count_params()
+    # and every layer's output shape agrees, (C, H, W) vs (H, W, C)
+    shapes = ours._shapes((1, 28, 28))
+    for shape, layer in zip(shapes, model.layers):
+        keras_shape = tuple(layer.output.shape[1:])
+        expected = (*shape[1:], shape[0]) if len(shape) == 3 else shape
+        assert keras_shape == expected, (layer.name, keras_shape, shape)

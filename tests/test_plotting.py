@@ -1,0 +1,95 @@
+"""Plot helpers return figures and axes that carry titles, labels and the data given."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.image import AxesImage
+
+from course_utils.plotting import (
+    show_image,
+    show_images,
+    show_kernel_positions,
+    show_matrix,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_show_image_sets_title_labels_limits_and_colorbar():
+    _fig, ax = plt.subplots()
+    img = np.arange(12.0).reshape(3, 4)
+    im = show_image(ax, img, "a photo", vmin=0, vmax=255)
+    assert isinstance(im, AxesImage)
+    assert ax.get_title() == "a photo"
+    assert ax.get_xlabel() and ax.get_ylabel()
+    assert im.get_clim() == (0, 255)
+    assert im.get_cmap().name == "gray"
+    np.testing.assert_array_equal(im.get_array(), img)
+    assert im.colorbar is not None and im.colorbar.ax.get_ylabel() == "grey level"
+
+
+def test_show_image_rejects_a_batch_with_a_hint():
+    _fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match=r"X\[n, c\]"):
+        show_image(ax, np.zeros((1, 1, 4, 4)), "batch")
+
+
+def test_show_images_gives_one_titled_panel_per_image_and_hides_spares():
+    images = [np.zeros((4, 4)), np.ones((4, 4)), np.eye(4)]
+    fig, axes = show_images(images, ["a", "b", "c"], vmin=0, vmax=1, suptitle="three", ncols=2)
+    assert [ax.get_title() for ax in axes] == ["a", "b", "c"]
+    assert fig.get_suptitle() == "three"
+    hidden = [ax for ax in fig.axes if not ax.get_visible()]
+    assert len(hidden) == 1  # a 2 x 2 grid holds 3 images and one blank panel
+    with pytest.raises(ValueError, match="titles"):
+        show_images(images, ["only one"])
+
+
+def test_show_matrix_writes_labels_and_draws_zeros_white():
+    _fig, ax = plt.subplots()
+    M = np.array([[1.0, 0.0], [2.0, 3.0]])
+    labels = np.array([["a", ""], ["b", "c"]], dtype=object)
+    im = show_matrix(ax, M, "Toeplitz", labels=labels, block_size=(1, 1), highlight=(0, 0, 1, 1))
+    assert ax.get_title() == "Toeplitz"
+    assert ax.get_xlabel() == "column index" and ax.get_ylabel() == "row index"
+    assert sorted(t.get_text() for t in ax.texts) == ["a", "b", "c"]
+    assert np.ma.is_masked(im.get_array()[0, 1])  # the zero
+    assert len(ax.patches) == 1  # the highlight rectangle
+
+
+def test_show_matrix_annotates_numbers_and_checks_label_shape():
+    _fig, ax = plt.subplots()
+    show_matrix(ax, [[0.5, 1.25]], "numbers", annotate=True, fmt="{:.2f}")
+    assert [t.get_text() for t in ax.texts] == ["0.50", "1.25"]
+    with pytest.raises(ValueError, match="labels"):
+        show_matrix(ax, np.eye(2), "bad", labels=[["a"]])
+
+
+@pytest.mark.parametrize(
+    "i, k, s, p, o",
+    [(4, 3, 1, 0, 2), (5, 3, 1, 1, 5), (5, 3, 2, 1, 3), (6, 3, 2, 1, 3), (5, 2, 1, (0, 1), 5)],
+)
+def test_show_kernel_positions_draws_one_panel_per_output_element(i, k, s, p, o):
+    fig, axes = show_kernel_positions(i, k, s, p)
+    assert axes.shape == (o, o)
+    assert axes[0, 0].get_title() == "out[0,0]"
+    assert axes[-1, -1].get_title() == f"out[{o - 1},{o - 1}]"
+    assert f"o={o}" in fig.get_suptitle()
+    assert fig.get_supxlabel() and fig.get_supylabel()
+
+
+def test_show_kernel_positions_rejects_a_kernel_larger_than_the_padded_input():
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        show_kernel_positions(3, 5, 1, 0)
+    with pytest.raises(ValueError, match="max_panels"):
+        show_kernel_positions(20, 1)
