@@ -20,8 +20,7 @@ import tracemalloc
 import numpy as np
 
 from _common import QUICK, header, ratio_line
-from bench_cnn_epoch import BATCH, N_IMAGES, our_cnn
-from course_utils.data import load_mnist, onehot
+from bench_cnn_epoch import BATCH, N_IMAGES, mnist_subset, our_cnn
 
 MB = 2**20
 
@@ -31,46 +30,58 @@ def im2col_bytes(batch: int, channels: int, kernel: int, size: int, itemsize: in
     return batch * channels * kernel * kernel * size * size * itemsize
 
 
-def peak_above_baseline(func) -> int:
-    """Peak traced bytes while func() runs, minus what was allocated before it started."""
+def traced_peaks(func, warm_up) -> tuple[int, int]:
+    """(peak of func() above the memory before warm_up(), peak above the start of func()).
+
+    Tracing starts before warm_up() (e.g. one training step), so the arrays a model keeps
+    between steps (the last batch's im2col columns, pre-activations, ...) are traced: the
+    first number is the whole training working set at its peak, including them; the second
+    only what func() adds on top of what the previous step left behind. Starting the trace
+    after warm_up() would be wrong: replacing an untraced array by a traced one would look
+    like new memory.
+    """
     tracemalloc.start()
     try:
+        start = tracemalloc.get_traced_memory()[0]
+        warm_up()
         before = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
         func()
-        return tracemalloc.get_traced_memory()[1] - before
+        peak = tracemalloc.get_traced_memory()[1]
+        return peak - start, peak - before
     finally:
         tracemalloc.stop()
 
 
 def main() -> None:
     header("peak memory of one training step (tracemalloc), float32")
-    X, labels = load_mnist(dtype=np.float32)
-    X, labels = X[:N_IMAGES], labels[:N_IMAGES]
-    t = onehot(labels, 10).astype(np.float32)
+    X, t = mnist_subset()
     cnn = our_cnn()
     X_step, t_step = X[:BATCH], t[:BATCH]
-    cnn.fit(X_step, t_step, epochs=1, batches=1, progress=False)  # warm-up: lazily built state
 
-    step = peak_above_baseline(lambda: cnn.fit(X_step, t_step, epochs=1, batches=1, progress=False))
-    epoch = peak_above_baseline(
-        lambda: cnn.fit(X, t, epochs=1, batches=N_IMAGES // BATCH, progress=False)
-    )
+    def one_step():
+        cnn.fit(X_step, t_step, epochs=1, batches=1, progress=False)
+
+    def one_epoch():
+        cnn.fit(X, t, epochs=1, batches=N_IMAGES // BATCH, progress=False)
+
+    step, step_extra = traced_peaks(one_step, warm_up=one_step)
+    epoch, _ = traced_peaks(one_epoch, warm_up=one_step)
     # The two conv layers: 1 -> 8 maps on 28x28 and 8 -> 16 maps on 14x14, 3x3 kernels.
     buffers = {"conv 1": im2col_bytes(BATCH, 1, 3, 28), "conv 2": im2col_bytes(BATCH, 8, 3, 14)}
     largest = max(buffers.values())
-    batch_bytes = X_step.nbytes
     for name, size in buffers.items():
-        print(f"  im2col buffer {name} (batch {BATCH}): {size / MB:7.2f} MiB")
-    print(f"  input batch ({BATCH} images):        {batch_bytes / MB:7.2f} MiB")
-    print(f"  peak of one training step:        {step / MB:7.2f} MiB")
-    print(f"  peak of one epoch ({N_IMAGES} images, scores incl.): {epoch / MB:7.2f} MiB")
+        print(f"  im2col buffer {name} (batch {BATCH}):           {size / MB:7.2f} MiB")
+    print(f"  input batch ({BATCH} images):                   {X_step.nbytes / MB:7.2f} MiB")
+    print(f"  peak of one training step, all it keeps incl.: {step / MB:7.2f} MiB")
+    print(f"  of which new in the step (above the last one):  {step_extra / MB:7.2f} MiB")
+    print(f"  peak of one epoch ({N_IMAGES} images, scoring incl.): {epoch / MB:7.2f} MiB "
+          "(scoring runs in chunks of cnn.PREDICT_BATCH_SIZE images)")
     print()
     print(ratio_line(f"memory peak of one training step / largest im2col buffer (batch {BATCH})",
                      step / largest, 4.0))
-    print(ratio_line(f"memory peak of one epoch / largest im2col buffer (batch {BATCH})",
-                     epoch / largest, 4.0 if not QUICK else None))
-
+    print(ratio_line(f"memory peak of one epoch incl. scoring / largest im2col buffer (batch {BATCH})",
+                     epoch / largest))
 
 if __name__ == "__main__":
     main()

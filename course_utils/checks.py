@@ -162,14 +162,15 @@ def _run_check(
     """
     for number, args in enumerate(cases, start=1):
         expected = reference_fn(*_copies(args))
-        failure = None
+        raised = False
         try:
             got = student_fn(*_copies(args))
         except NotImplementedError:
             print(f"{TODO} {name}: not answered yet (the function still raises NotImplementedError)")
             return False
         except Exception as error:  # noqa: BLE001 -- any bug in the student code is a failed case
-            got, failure = None, f"your function raised {_describe_error(error)}"
+            got, raised = None, True
+            failure = f"your function raised {_describe_error(error)}"
         else:
             failure = compare(expected, got)
         if failure:
@@ -179,7 +180,7 @@ def _run_check(
             if reference_label:
                 print(f"  compared with: {reference_label}")
             print(_field("expected", expected))
-            if not failure.startswith("your function raised"):
+            if not raised:
                 print(_field("got", _as_shown(got)))
             return False
     print(f"{PASS} {name}: passed {len(cases)} cases")

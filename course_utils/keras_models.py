@@ -36,3 +36,482 @@ def _import_keras_quietly():
 
 
 tf, keras = _import_keras_quietly()
+
+
+# ----------------------------------------------------------------------------- notebook 06
+# These imports sit below the quiet import block on purpose: it must stay first and intact.
+import math
+import numbers
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import finite_array, positive_int
+
+__all__ = [
+    "DEFAULT_GRID_EPOCHS",
+    "GRID_EPOCHS_VARIABLE",
+    "GridResult",
+    "build_cnn",
+    "grid_epochs",
+    "grid_search",
+    "keras",
+    "plot_accuracy_grid",
+    "step_losses",
+    "tf",
+    "train_cnn",
+]
+
+#: Epochs of every run of notebook 06's grid unless the environment variable below says otherwise.
+DEFAULT_GRID_EPOCHS = 40
+#: Name of the environment variable that shrinks (or grows) the grid's epochs, e.g. for CI.
+GRID_EPOCHS_VARIABLE = "COURSE_GRID_EPOCHS"
+
+
+def grid_epochs(default: int = DEFAULT_GRID_EPOCHS) -> int:
+    """Epochs per grid run: the integer in $COURSE_GRID_EPOCHS if it is set, else `default`.
+
+    CI, or a student on a slow laptop, runs e.g. `COURSE_GRID_EPOCHS=5 make test` to train
+    every model of the grid for 5 epochs instead of the full number.
+    """
+    default = positive_int("default", default)
+    text = os.environ.get(GRID_EPOCHS_VARIABLE, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise ValueError(
+            f"environment variable {GRID_EPOCHS_VARIABLE} must be a positive integer, got "
+            f"{text!r}; set e.g. {GRID_EPOCHS_VARIABLE}=5, or unset it for {default} epochs."
+        )
+    return value
+
+
+def _positive_float(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}; e.g. {name}=0.1.")
+    return float(value)
+
+
+def _non_negative_float(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or value < 0:
+        raise ValueError(
+            f"{name} must be a finite number >= 0, got {value!r}; use {name}=0 for no L2 penalty."
+        )
+    return float(value)
+
+
+def build_cnn(
+    input_shape: tuple[int, int, int] = (8, 8, 1),
+    n_classes: int = 10,
+    filters: int = 10,
+    kernel_size: int = 3,
+    dense_units: int = 50,
+    eta: float = 0.1,
+    lam: float = 1e-4,
+    *,
+    padding: str = "valid",
+    seed: int | None = None,
+    steps_per_execution: int = 1,
+) -> keras.Model:
+    """The lecture's small CNN, compiled for plain SGD on categorical cross-entropy.
+
+    Layers (shapes for the default 8 x 8 x 1 digits):
+
+        Input (H, W, C)                                   (8, 8, 1)
+        Conv2D(filters, kernel_size x kernel_size, ReLU)  (6, 6, 10)   "valid": H - k + 1
+        MaxPooling2D(2 x 2, stride 2)                     (3, 3, 10)
+        Flatten                                           (90,)
+        Dense(dense_units, ReLU)                          (50,)
+        Dense(n_classes, softmax)                         (10,)
+
+    input_shape: (height, width, channels) of ONE image; Keras wants channels last,
+        unlike our from-scratch CNN's (N, C, H, W).
+    eta: learning rate of keras.optimizers.SGD (no momentum).
+    lam: L2 strength; every kernel (not the biases) adds lam * sum(w**2) to the loss,
+        so each SGD step also shrinks w by the factor (1 - 2 * eta * lam).
+    padding: "valid" (the lecture's choice) or "same".
+    seed: if given, keras.utils.set_random_seed(seed) runs first, so the same seed gives
+        the same initial weights (it also seeds Python's and NumPy's global generators).
+    steps_per_execution: SGD steps per call into TensorFlow; more steps per call means
+        less Python overhead per step (grid_search uses one call per epoch).
+    Returns a compiled keras.Model with loss "categorical_crossentropy" (targets are
+    one-hot rows) and metric "accuracy".
+    """
+    if (not isinstance(input_shape, Sequence) or len(input_shape) != 3
+            or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0
+                       for n in input_shape)):
+        raise ValueError(
+            f"input_shape must be (height, width, channels) of positive ints, got "
+            f"{input_shape!r}; for the 8 x 8 grey digits use input_shape=(8, 8, 1)."
+        )
+    height, width, channels = (int(n) for n in input_shape)
+    if channels > min(height, width):
+        raise ValueError(
+            f"input_shape={tuple(input_shape)} has more channels than pixels along a side: "
+            f"Keras wants channels LAST. Did you pass (C, H, W)? Use ({input_shape[1]}, "
+            f"{input_shape[2]}, {input_shape[0]})."
+        )
+    n_classes = positive_int("n_classes", n_classes)
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be at least 2, got {n_classes}; digits have 10.")
+    filters = positive_int("filters", filters)
+    kernel_size = positive_int("kernel_size", kernel_size)
+    dense_units = positive_int("dense_units", dense_units)
+    eta = _positive_float("eta", eta)
+    lam = _non_negative_float("lam", lam)
+    steps_per_execution = positive_int("steps_per_execution", steps_per_execution)
+    if padding not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}.")
+    if padding == "valid" and kernel_size > min(height, width):
+        raise ValueError(
+            f"kernel_size={kernel_size} is larger than the {height} x {width} input; use "
+            f"kernel_size <= {min(height, width)} or padding='same'."
+        )
+    conv_size = min(height, width) - kernel_size + 1 if padding == "valid" else min(height, width)
+    if conv_size < 2:
+        raise ValueError(
+            f"kernel_size={kernel_size} leaves a {conv_size} x {conv_size} feature map, too small "
+            f"for the 2 x 2 max pooling; use kernel_size <= {min(height, width) - 1} or "
+            f"padding='same'."
+        )
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+
+    def l2():  # one regulariser object per layer, as Keras expects
+        return keras.regularizers.l2(lam)
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(height, width, channels)),
+            keras.layers.Conv2D(filters, kernel_size, padding=padding, activation="relu",
+                                kernel_regularizer=l2(), name="conv"),
+            keras.layers.MaxPooling2D(pool_size=2, strides=2, name="pool"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(dense_units, activation="relu", kernel_regularizer=l2(),
+                               name="hidden"),
+            keras.layers.Dense(n_classes, activation="softmax", kernel_regularizer=l2(),
+                               name="output"),
+        ],
+        name="digits_cnn",
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=eta),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
+    return model
+
+
+def _check_images_and_labels(X, y, X_name: str, y_name: str, n_classes: int):
+    X = finite_array(X_name, X, ndim=4, layout="(N, H, W, C), channels last").astype(np.float32)
+    if X.shape[1] < X.shape[3] and X.shape[2] >= X.shape[1]:
+        raise ValueError(
+            f"{X_name} has shape {X.shape}, which looks like (N, C, H, W); Keras wants channels "
+            f"last: pass {X_name}.transpose(0, 2, 3, 1)."
+        )
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{y_name} must be integer class labels of shape ({X.shape[0]},), one per image of "
+            f"{X_name}, got shape {y.shape}; for one-hot rows pass {y_name}.argmax(axis=1)."
+        )
+    if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= n_classes)):
+        raise ValueError(
+            f"{y_name} must hold integer labels 0..{n_classes - 1}, got dtype {y.dtype} with "
+            f"values in [{y.min() if y.size else '-'}, {y.max() if y.size else '-'}]."
+        )
+    return X, y.astype(np.int64)
+
+
+def _accuracy(model: keras.Model, X: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of images whose most probable class is the label (NaN if outputs are not finite)."""
+    probabilities = np.asarray(model(X, training=False))
+    if not np.all(np.isfinite(probabilities)):
+        return float("nan")
+    return float(np.mean(np.argmax(probabilities, axis=1) == y))
+
+
+class _StopOnNaN(keras.callbacks.Callback):
+    """Stop training once the loss is NaN or infinite (like keras.callbacks.TerminateOnNaN,
+    which also prints a line that would land in the notebook's stored output)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
+
+
+class _TestAccuracy(keras.callbacks.Callback):
+    """Adds the held-out accuracy after each epoch to the logs (cheaper than validation_data)."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray):
+        super().__init__()
+        self.X, self.y = X, y
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["test_accuracy"] = _accuracy(self.model, self.X, self.y)
+
+
+def _batches(X: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int, seed: int):
+    """Mini-batches (images, one-hot rows), reshuffled every pass from a generator seeded by `seed`.
+
+    A tf.data pipeline built once is much cheaper per epoch than handing Keras NumPy arrays.
+    """
+    one_hot = keras.utils.to_categorical(y, n_classes).astype(np.float32)
+    return (
+        tf.data.Dataset.from_tensor_slices((X, one_hot))
+        .shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .prefetch(2)
+    )
+
+
+def train_cnn(
+    X_train,
+    y_train,
+    *,
+    eta: float,
+    lam: float,
+    epochs: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    X_test=None,
+    y_test=None,
+    **architecture,
+) -> tuple[keras.Model, dict[str, np.ndarray]]:
+    """Build `build_cnn(eta=eta, lam=lam, seed=seed, **architecture)` and train it with SGD.
+
+    X_train: (N, H, W, C) images (channels last), y_train: (N,) integer labels.
+    Mini-batches of `batch_size` are reshuffled every epoch from a generator seeded with
+    `seed`, so the same call gives the same model. Training stops early when the loss
+    becomes NaN or infinite: the run has diverged.
+    If X_test, y_test are given, the history also holds their accuracy after every epoch.
+    Returns (model, history) with history["loss"], history["accuracy"] (per epoch, averaged
+    over the epoch's batches as Keras reports them), optionally history["test_accuracy"],
+    and history["diverged"] (a 0-d bool array).
+    """
+    epochs = positive_int("epochs", epochs)
+    batch_size = positive_int("batch_size", batch_size)
+    n_classes = architecture.get("n_classes", 10)
+    X_train, y_train = _check_images_and_labels(X_train, y_train, "X_train", "y_train", n_classes)
+    if batch_size > len(X_train):
+        raise ValueError(
+            f"batch_size={batch_size} is larger than the {len(X_train)} training images; use "
+            f"batch_size <= {len(X_train)}."
+        )
+    if (X_test is None) != (y_test is None):
+        raise ValueError("give both X_test and y_test, or neither.")
+    callbacks: list[keras.callbacks.Callback] = [_StopOnNaN()]
+    if X_test is not None:
+        X_test, y_test = _check_images_and_labels(X_test, y_test, "X_test", "y_test", n_classes)
+        callbacks.append(_TestAccuracy(X_test, y_test))
+    architecture.setdefault("input_shape", X_train.shape[1:])
+    steps = math.ceil(len(X_train) / batch_size)
+    model = build_cnn(eta=eta, lam=lam, seed=seed, steps_per_execution=steps, **architecture)
+    batches = _batches(X_train, y_train, n_classes, batch_size, seed)
+    fitted = model.fit(batches, epochs=epochs, verbose=0, shuffle=False, callbacks=callbacks)
+    history = {key: np.asarray(values, dtype=float) for key, values in fitted.history.items()}
+    weights_finite = all(np.all(np.isfinite(w)) for w in model.get_weights())
+    history["diverged"] = np.array(not (np.all(np.isfinite(history["loss"])) and weights_finite))
+    return model, history
+
+
+@dataclass
+class GridResult:
+    """Outcome of grid_search: row i is etas[i], column j is lambdas[j].
+
+    train_accuracy, test_accuracy: (len(etas), len(lambdas)) accuracies measured after
+    training; NaN where the run diverged (loss became NaN/inf), never a misleading number.
+    diverged: boolean array of the same shape. histories[i][j]: that run's history dict
+    (see train_cnn). seconds: wall-clock time of the whole grid.
+    """
+
+    etas: np.ndarray
+    lambdas: np.ndarray
+    train_accuracy: np.ndarray
+    test_accuracy: np.ndarray
+    diverged: np.ndarray
+    histories: list[list[dict[str, np.ndarray]]] = field(repr=False)
+    epochs: int
+    batch_size: int
+    seed: int
+    seconds: float
+
+    def best(self) -> tuple[int, int]:
+        """Indices (i, j) of the highest finite test accuracy (the first one if tied)."""
+        if np.all(self.diverged):
+            raise ValueError("every run of the grid diverged: there is no best cell.")
+        scores = np.where(self.diverged, -np.inf, self.test_accuracy)
+        i, j = np.unravel_index(np.argmax(scores), scores.shape)
+        return int(i), int(j)
+
+
+def _grid_values(name: str, values) -> np.ndarray:
+    array = finite_array(name, values, ndim=1, layout="(a 1D list of values)")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty; give at least one value, e.g. np.logspace(-5, 1, 7).")
+    return array.astype(np.float64)
+
+
+def grid_search(
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    etas,
+    lambdas,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    progress: bool = False,
+    **architecture,
+) -> GridResult:
+    """Train one build_cnn model per (eta, lam) pair and measure train and test accuracy.
+
+    X_*: (N, H, W, C) images, y_*: (N,) integer labels. Every run starts from the same
+    seed (same initial weights, same batch order), so cells differ only by eta and lam.
+    A run whose loss turns NaN/inf is stopped and reported as diverged (NaN accuracy)
+    instead of crashing the grid. `progress=True` prints one line per eta.
+    """
+    etas = _grid_values("etas", etas)
+    lambdas = _grid_values("lambdas", lambdas)
+    if np.any(etas <= 0):
+        raise ValueError(f"etas must all be > 0, got {etas.tolist()}.")
+    if np.any(lambdas < 0):
+        raise ValueError(f"lambdas must all be >= 0, got {lambdas.tolist()}.")
+    n_classes = architecture.get("n_classes", 10)
+    X_test, y_test = _check_images_and_labels(X_test, y_test, "X_test", "y_test", n_classes)
+    X_train, y_train = _check_images_and_labels(X_train, y_train, "X_train", "y_train", n_classes)
+    shape = (len(etas), len(lambdas))
+    train_accuracy, test_accuracy = np.full(shape, np.nan), np.full(shape, np.nan)
+    diverged = np.zeros(shape, dtype=bool)
+    histories: list[list[dict[str, np.ndarray]]] = [[{} for _ in lambdas] for _ in etas]
+    start = time.perf_counter()
+    for i, eta in enumerate(etas):
+        for j, lam in enumerate(lambdas):
+            keras.backend.clear_session()  # drop the previous model's graphs and names
+            model, history = train_cnn(
+                X_train, y_train, eta=float(eta), lam=float(lam), epochs=epochs,
+                batch_size=batch_size, seed=seed, **architecture,
+            )
+            histories[i][j] = history
+            if not history["diverged"]:
+                train_accuracy[i, j] = _accuracy(model, X_train, y_train)
+                test_accuracy[i, j] = _accuracy(model, X_test, y_test)
+            diverged[i, j] = bool(history["diverged"]) or np.isnan(test_accuracy[i, j])
+        if progress:
+            print(f"eta = {eta:.0e}: {time.perf_counter() - start:6.1f} s", flush=True)
+    keras.backend.clear_session()
+    return GridResult(
+        etas=etas, lambdas=lambdas, train_accuracy=train_accuracy, test_accuracy=test_accuracy,
+        diverged=diverged, histories=histories, epochs=epochs, batch_size=batch_size,
+        seed=seed, seconds=time.perf_counter() - start,
+    )
+
+
+def _tick_label(value: float) -> str:
+    """'$10^{-5}$' for exact powers of ten, else the value with 2 significant digits."""
+    if value > 0:
+        exponent = math.log10(value)
+        if abs(exponent - round(exponent)) < 1e-9:
+            return f"$10^{{{round(exponent)}}}$"
+    return f"{value:.2g}"
+
+
+def plot_accuracy_grid(
+    accuracy,
+    etas,
+    lambdas,
+    *,
+    title: str = "accuracy",
+    ax=None,
+    mark: tuple[int, int] | None = None,
+):
+    """Heatmap of a (len(etas), len(lambdas)) accuracy grid; NaN cells are hatched "diverged".
+
+    Rows are learning rates eta (growing upwards), columns L2 strengths lambda; tick labels
+    show the values, not indices. Each cell prints its accuracy; colours span [0, 1] so two
+    heatmaps can be compared by eye. `mark=(i, j)` outlines one cell (e.g. the best).
+    Returns the matplotlib Axes (the caller ends the cell with plt.show()).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    etas = _grid_values("etas", etas)
+    lambdas = _grid_values("lambdas", lambdas)
+    accuracy = np.asarray(accuracy, dtype=float)
+    if accuracy.shape != (len(etas), len(lambdas)):
+        raise ValueError(
+            f"accuracy has shape {accuracy.shape}, expected (len(etas), len(lambdas)) = "
+            f"({len(etas)}, {len(lambdas)}): row i belongs to etas[i], column j to lambdas[j]."
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 5.2))
+    cmap = plt.get_cmap("viridis").with_extremes(bad="white")
+    image = ax.imshow(np.ma.masked_invalid(accuracy), cmap=cmap, vmin=0.0, vmax=1.0,
+                      origin="lower", aspect="equal")
+    for i in range(len(etas)):
+        for j in range(len(lambdas)):
+            value = accuracy[i, j]
+            if np.isfinite(value):
+                colour = "black" if value > 0.6 else "white"
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9, color=colour)
+            else:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
+                                       edgecolor="0.6", linewidth=0))
+                ax.text(j, i, "diverged", ha="center", va="center", fontsize=7, color="0.2",
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+    if mark is not None:
+        i, j = mark
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red",
+                               linewidth=2.5))
+    ax.set_xticks(range(len(lambdas)), [_tick_label(v) for v in lambdas])
+    ax.set_yticks(range(len(etas)), [_tick_label(v) for v in etas])
+    ax.set_xlabel(r"L2 strength $\lambda$")
+    ax.set_ylabel(r"learning rate $\eta$")
+    ax.set_title(title)
+    ax.figure.colorbar(image, ax=ax, label="accuracy (fraction correct)")
+    return ax
+
+
+def step_losses(
+    X_train,
+    y_train,
+    *,
+    eta: float,
+    lam: float,
+    steps: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    **architecture,
+) -> np.ndarray:
+    """Loss (cross-entropy + L2 penalty) of each of the first `steps` SGD steps, one batch each.
+
+    The model, the seed and the batch order are those of train_cnn with the same arguments,
+    so this zooms in on the start of that run. It stops at the first NaN/inf loss, which
+    is kept as the last entry: plotting the result shows how fast a run blows up.
+    Returns a float array of length <= steps.
+    """
+    steps = positive_int("steps", steps)
+    batch_size = positive_int("batch_size", batch_size)
+    n_classes = architecture.get("n_classes", 10)
+    X_train, y_train = _check_images_and_labels(X_train, y_train, "X_train", "y_train", n_classes)
+    architecture.setdefault("input_shape", X_train.shape[1:])
+    model = build_cnn(eta=eta, lam=lam, seed=seed, **architecture)
+    losses = []
+    for images, targets in _batches(X_train, y_train, n_classes, batch_size, seed).repeat():
+        losses.append(float(model.train_on_batch(images, targets, return_dict=True)["loss"]))
+        if len(losses) == steps or not math.isfinite(losses[-1]):
+            break
+    return np.array(losses)

@@ -213,20 +213,22 @@ def show_kernel_positions(
     title: str | None = None,
     max_panels: int = 49,
     size: float = 1.6,
-) -> tuple[Figure, np.ndarray]:
+) -> tuple[Figure, Axes]:
     """Draw every position of a k x k kernel over an i x i input padded with zeros.
 
     One small panel per output element, in output order (row by row), in the
     style of Dumoulin & Visin's guide to convolution arithmetic: input cells blue
-    (outlined), padding zeros white, the cells the kernel covers dark,
-    and the panel title names the output element it produces.
+    (outlined), padding zeros white, the cells the kernel covers dark, and the
+    label above each panel names the output element it produces.
 
     i: input size, k: kernel size, s: stride, p: zeros on each side, either an int
     or a pair (before, after) for asymmetric padding such as TensorFlow's "same".
     The same padding is used along both axes. The positions are enumerated
     literally (start 0, s, 2s, ... while the kernel still fits), so the number of
     panels per row is o, the output size, found by brute force.
-    Returns (figure, (o, o) array of axes).
+    size: inches per panel. All panels share one Axes (fast to draw); its texts
+    are the o * o panel labels "out[r,c]", row by row.
+    Returns (figure, axes).
     """
     for name, value in (("i", i), ("k", k), ("s", s)):
         if isinstance(value, bool) or int(value) != value or value < 1:
@@ -245,37 +247,54 @@ def show_kernel_positions(
             f"{o} x {o} = {o * o} kernel positions exceed max_panels={max_panels}; "
             "draw a smaller example or raise max_panels."
         )
-    fig, axes = plt.subplots(
-        o, o, figsize=(size * o, size * o + 0.6), squeeze=False, layout="constrained"
-    )
+    gap = max(1.0, 0.25 * padded)  # space between panels, in cells (room for the label)
+    step = padded + gap
+    fig, ax = plt.subplots(figsize=(max(size * o, 5.0), size * o + 0.6), layout="constrained")
     # RGB by cell kind: padding, input, padding under the kernel, input under the kernel
     colours = np.array(
         [[1.0, 1.0, 1.0], [0.62, 0.79, 0.88], [0.33, 0.33, 0.33], [0.12, 0.37, 0.66]]
     )
     inside = np.zeros((padded, padded), dtype=int)
     inside[before : before + i, before : before + i] = 1
+    lines = np.arange(padded + 1)
     for out_r, r0 in enumerate(starts):
         for out_c, c0 in enumerate(starts):
-            ax = axes[out_r, out_c]
+            x0, y0 = out_c * step, out_r * step  # top-left corner of this panel
             covered = np.zeros_like(inside)
             covered[r0 : r0 + k, c0 : c0 + k] = 2
             ax.imshow(
-                colours[inside + covered], extent=(0, padded, padded, 0), interpolation="nearest"
+                colours[inside + covered],
+                extent=(x0, x0 + padded, y0 + padded, y0),
+                interpolation="nearest",
             )
-            ax.set_xticks(np.arange(padded + 1), minor=True)
-            ax.set_yticks(np.arange(padded + 1), minor=True)
-            ax.grid(which="minor", color="0.55", linewidth=0.5)
-            ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax.vlines(x0 + lines, y0, y0 + padded, colors="0.55", linewidth=0.5)
+            ax.hlines(y0 + lines, x0, x0 + padded, colors="0.55", linewidth=0.5)
             # outline of the real input, then of the kernel window
             ax.add_patch(
-                Rectangle((before, before), i, i, fill=False, edgecolor="#1f5fa8", linewidth=1.2)
+                Rectangle(
+                    (x0 + before, y0 + before), i, i, fill=False, edgecolor="#1f5fa8", linewidth=1.2
+                )
             )
-            ax.add_patch(Rectangle((c0, r0), k, k, fill=False, edgecolor="black", linewidth=1.8))
-            ax.set_title(f"out[{out_r},{out_c}]", fontsize=8)
+            ax.add_patch(
+                Rectangle((x0 + c0, y0 + r0), k, k, fill=False, edgecolor="black", linewidth=1.8)
+            )
+            ax.text(
+                x0 + padded / 2,
+                y0 - 0.15 * gap,
+                f"out[{out_r},{out_c}]",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+    ax.set_xlim(-0.5, o * step - gap + 0.5)
+    ax.set_ylim(o * step - gap + 0.5, -gap)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     pad_text = f"p={before}" if before == after else f"p=({before} before, {after} after)"
-    fig.suptitle(title or f"i={i}, k={k}, s={s}, {pad_text}: o={o} positions per axis")
-    fig.supxlabel("column of the padded input (blue: input, white: zero padding)", fontsize=9)
-    fig.supylabel("row of the padded input", fontsize=9)
-    return fig, axes
+    ax.set_title(title or f"i={i}, k={k}, s={s}, {pad_text}: o={o} positions per axis")
+    ax.set_xlabel("columns of the padded input (blue: input, white: zero padding)", fontsize=9)
+    ax.set_ylabel("rows of the padded input", fontsize=9)
+    return fig, ax

@@ -9,12 +9,19 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from course_utils.convolution import (
+    _choose_method,
+    _output_window,
     col2im,
+    conv2d_matrix,
     conv_output_size,
+    convolve2d,
+    cross_correlate2d,
     im2col,
     pad_input,
     pool_output_size,
     same_padding,
+    separable_factors,
+    toeplitz_matrix,
 )
 
 FAST = settings(max_examples=60, deadline=None)
@@ -265,4 +272,327 @@ def test_im2col_col2im_keep_float32():
 )
 def test_im2col_col2im_bad_input_names_the_parameter(call, pattern):
     with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+# ---------------------------------------------------------------------------
+# convolve2d and cross_correlate2d against SciPy
+# ---------------------------------------------------------------------------
+
+MODES = ("full", "same", "valid")
+METHODS = ("naive", "direct", "separable", "fft", "auto")
+
+
+def _fits(mode, image_shape, kernel_shape):
+    return mode != "valid" or all(k <= i for i, k in zip(image_shape, kernel_shape, strict=True))
+
+
+@st.composite
+def image_kernel(draw, rank_one=False):
+    """Image 1..20 per side, kernel 1..7 per side (odd and even, may exceed the image)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    image = rng.normal(size=(draw(st.integers(1, 20)), draw(st.integers(1, 20))))
+    kh, kw = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    if rank_one:
+        kernel = np.outer(rng.normal(size=kh), rng.normal(size=kw))
+    else:
+        kernel = rng.normal(size=(kh, kw))
+    return image, kernel
+
+
+@FAST
+@pytest.mark.parametrize("method", ["naive", "direct", "fft", "auto"])
+@given(data=image_kernel())
+def test_convolve2d_equals_scipy_for_every_method_and_mode(method, data):
+    image, kernel = data
+    for mode in MODES:
+        if not _fits(mode, image.shape, kernel.shape):  # SciPy would swap the two: we refuse
+            with pytest.raises(ValueError, match=r'mode="valid" needs a kernel no larger'):
+                convolve2d(image, kernel, mode, method)
+            continue
+        expected = signal.convolve2d(image, kernel, mode)
+        got = convolve2d(image, kernel, mode, method)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+
+
+@FAST
+@given(data=image_kernel(rank_one=True))
+def test_convolve2d_separable_equals_scipy_for_rank_one_kernels(data):
+    image, kernel = data
+    for mode in MODES:
+        if _fits(mode, image.shape, kernel.shape):
+            expected = signal.convolve2d(image, kernel, mode)
+            got = convolve2d(image, kernel, mode, "separable")
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+
+
+@FAST
+@pytest.mark.parametrize("method", METHODS)
+@given(data=image_kernel(rank_one=True))
+def test_cross_correlate2d_equals_scipy_correlate2d(method, data):
+    image, kernel = data
+    for mode in MODES:
+        if _fits(mode, image.shape, kernel.shape):
+            expected = signal.correlate2d(image, kernel, mode)
+            got = cross_correlate2d(image, kernel, mode, method)
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+
+
+def test_cross_correlate2d_defaults_to_valid_and_is_convolution_with_rotated_kernel():
+    rng = np.random.default_rng(3)
+    image, kernel = rng.normal(size=(9, 8)), rng.normal(size=(4, 3))
+    np.testing.assert_allclose(
+        cross_correlate2d(image, kernel), signal.correlate2d(image, kernel, "valid")
+    )
+    np.testing.assert_allclose(
+        cross_correlate2d(image, kernel, "full"), convolve2d(image, kernel[::-1, ::-1], "full")
+    )
+
+
+def _gaussian(size: int, sigma: float) -> np.ndarray:
+    x = np.arange(size) - (size - 1) / 2
+    g = np.exp(-(x**2) / (2 * sigma**2))
+    return np.outer(g, g) / g.sum() ** 2
+
+
+SOBEL = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+
+
+@pytest.mark.parametrize("kernel", [SOBEL, SOBEL.T, _gaussian(7, 1.5), _gaussian(24, 4.0)])
+@pytest.mark.parametrize("method", ["separable", "direct", "fft", "auto"])
+def test_filters_on_a_larger_image_equal_scipy(kernel, method):
+    image = np.random.default_rng(4).uniform(0, 255, size=(61, 83))
+    for mode in MODES:
+        np.testing.assert_allclose(
+            convolve2d(image, kernel, mode, method),
+            signal.convolve2d(image, kernel, mode),
+            rtol=1e-9,
+            atol=1e-9,
+        )
+
+
+def test_lecture_6x6_worked_example_with_box_filter():
+    image = np.array(
+        [
+            [4, 1, 2, 9, 8, 6],
+            [9, 5, 9, 5, 8, 5],
+            [1, 5, 9, 7, 6, 4],
+            [2, 9, 8, 3, 7, 1],
+            [8, 1, 6, 4, 2, 2],
+            [1, 0, 5, 7, 8, 2],
+        ]
+    )
+    kernel = np.ones((3, 3)) / 9
+    expected = [
+        [5, 5.78, 7, 6.44],
+        [6.33, 6.67, 6.89, 5.11],
+        [5.44, 5.78, 5.78, 4],
+        [4.44, 4.78, 5.56, 4],
+    ]
+    for method in METHODS:
+        np.testing.assert_array_equal(
+            np.round(convolve2d(image, kernel, "valid", method), 2), expected
+        )
+        np.testing.assert_array_equal(
+            np.round(cross_correlate2d(image, kernel, "valid", method), 2), expected
+        )
+    assert convolve2d(image, kernel, "same").shape == (6, 6)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_convolve2d_keeps_float32_and_promotes_the_rest_to_float64(method):
+    image = np.random.default_rng(5).uniform(0, 1, size=(12, 10))
+    kernel = _gaussian(3, 1.0)
+    reference = signal.convolve2d(image, kernel, "same")
+    got32 = convolve2d(image.astype(np.float32), kernel.astype(np.float32), "same", method)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, reference, rtol=1e-5, atol=1e-6)
+    assert convolve2d(image.astype(np.float32), kernel, "same", method).dtype == np.float64
+    ints = convolve2d((image * 10).astype(int), np.ones((3, 3), dtype=int), "full", "direct")
+    assert ints.dtype == np.float64
+    np.testing.assert_array_equal(
+        ints, signal.convolve2d((image * 10).astype(int), np.ones((3, 3), int))
+    )
+
+
+def test_auto_picks_separable_or_direct_for_sobel_and_fft_for_a_large_gaussian():
+    photo = (427, 640)
+    window = _output_window("same", photo, (3, 3), lambda k: (k - 1) // 2)
+    assert _choose_method(photo, SOBEL, window) in ("direct", "separable")
+    big = _gaussian(49, 6.0)
+    window = _output_window("same", photo, big.shape, lambda k: (k - 1) // 2)
+    assert _choose_method(photo, big, window) == "fft"
+    not_rank_one = np.arange(9.0).reshape(3, 3) ** 2
+    assert _choose_method(photo, not_rank_one, window) == "direct"
+
+
+# ---------------------------------------------------------------------------
+# separable_factors
+# ---------------------------------------------------------------------------
+
+
+def test_separable_factors_of_sobel_are_the_textbook_integers():
+    column, row = separable_factors(SOBEL)
+    np.testing.assert_array_equal(column, [1, 2, 1])
+    np.testing.assert_array_equal(row, [1, 0, -1])
+    np.testing.assert_array_equal(np.outer(column, row), SOBEL)
+
+
+@FAST
+@given(kh=st.integers(1, 9), kw=st.integers(1, 9), seed=st.integers(0, 2**32 - 1))
+def test_separable_factors_rebuild_any_rank_one_kernel(kh, kw, seed):
+    rng = np.random.default_rng(seed)
+    kernel = np.outer(rng.normal(size=kh), rng.normal(size=kw))
+    column, row = separable_factors(kernel)
+    assert column.shape == (kh,) and row.shape == (kw,)
+    np.testing.assert_allclose(np.outer(column, row), kernel, rtol=1e-10, atol=1e-12)
+
+
+def test_separable_factors_gaussian_zero_and_tolerance():
+    gauss = _gaussian(9, 2.0)
+    np.testing.assert_allclose(np.outer(*separable_factors(gauss)), gauss, rtol=1e-12)
+    zero_column, zero_row = separable_factors(np.zeros((3, 4)))
+    assert not zero_column.any() and not zero_row.any() and zero_row.shape == (4,)
+    nearly = SOBEL + 1e-9 * np.eye(3)
+    with pytest.raises(ValueError, match="not separable"):
+        separable_factors(nearly)
+    np.testing.assert_allclose(np.outer(*separable_factors(nearly, tol=1e-6)), nearly, atol=1e-8)
+
+
+def test_separable_factors_rejects_rank_two_kernels():
+    with pytest.raises(ValueError, match=r"kernel is not separable.*not rank 1"):
+        separable_factors(np.eye(3))
+
+
+# ---------------------------------------------------------------------------
+# Toeplitz matrices
+# ---------------------------------------------------------------------------
+
+
+def test_toeplitz_matrix_is_the_lecture_polynomial_product():
+    alpha = np.array([2.0, -1.0, 3.0])  # p(t) = 2 - t + 3t^2
+    beta = np.array([1.0, 4.0, 0.0, -2.0])  # s(t) = 1 + 4t - 2t^3
+    T = toeplitz_matrix(alpha, beta.size)
+    assert T.shape == (6, 4)
+    expected_first_columns = [[2, 0], [-1, 2], [3, -1], [0, 3], [0, 0], [0, 0]]
+    np.testing.assert_array_equal(T[:, :2], expected_first_columns)
+    np.testing.assert_allclose(T @ beta, np.convolve(alpha, beta))
+    np.testing.assert_allclose(T @ beta, np.polymul(alpha, beta))
+    # the commuted product of the lecture: a 6 x 3 matrix of beta times alpha
+    np.testing.assert_allclose(toeplitz_matrix(beta, alpha.size) @ alpha, T @ beta)
+
+
+@FAST
+@given(m=st.integers(1, 8), n=st.integers(1, 8), seed=st.integers(0, 2**32 - 1))
+def test_toeplitz_matrix_times_x_is_np_convolve(m, n, seed):
+    rng = np.random.default_rng(seed)
+    w, x = rng.normal(size=m), rng.normal(size=n)
+    T = toeplitz_matrix(w, n)
+    assert T.shape == (n + m - 1, n)
+    np.testing.assert_allclose(T @ x, np.convolve(w, x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(T @ x, np.polymul(w, x), rtol=1e-12, atol=1e-12)
+    for i in range(1, T.shape[0]):  # Toeplitz: constant along every descending diagonal
+        for j in range(1, n):
+            assert T[i, j] == T[i - 1, j - 1]
+
+
+def test_conv2d_matrix_is_the_lecture_4x9_example():
+    w00, w01, w10, w11 = 1.0, 2.0, 3.0, 4.0
+    W_prime = conv2d_matrix(np.array([[w00, w01], [w10, w11]]), (3, 3))
+    expected = [
+        [w00, w01, 0, w10, w11, 0, 0, 0, 0],
+        [0, w00, w01, 0, w10, w11, 0, 0, 0],
+        [0, 0, 0, w00, w01, 0, w10, w11, 0],
+        [0, 0, 0, 0, w00, w01, 0, w10, w11],
+    ]
+    np.testing.assert_array_equal(W_prime, expected)
+    X = np.arange(9.0).reshape(3, 3)
+    kernel = np.array([[w00, w01], [w10, w11]])
+    np.testing.assert_allclose(W_prime @ X.ravel(), signal.correlate2d(X, kernel, "valid").ravel())
+
+
+@FAST
+@given(data=image_kernel())
+def test_conv2d_matrix_times_flattened_image_is_valid_cross_correlation(data):
+    image, kernel = data
+    if not _fits("valid", image.shape, kernel.shape):
+        with pytest.raises(ValueError, match="does not fit"):
+            conv2d_matrix(kernel, image.shape)
+        return
+    W_prime = conv2d_matrix(kernel, image.shape)
+    out_h, out_w = image.shape[0] - kernel.shape[0] + 1, image.shape[1] - kernel.shape[1] + 1
+    assert W_prime.shape == (out_h * out_w, image.size)
+    expected = signal.correlate2d(image, kernel, "valid").ravel()
+    np.testing.assert_allclose(W_prime @ image.ravel(), expected, rtol=1e-10, atol=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# Bad input: a ValueError/TypeError that names the parameter
+# ---------------------------------------------------------------------------
+
+_IMG = np.ones((5, 6))
+_K = np.ones((3, 3))
+_NAN = np.where(np.eye(5, 6) > 0, np.nan, 1.0)
+
+
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (lambda: convolve2d(np.ones((1, 5, 6)), _K), ValueError, r"image must have 2 dimensions"),
+        (lambda: convolve2d(_IMG, np.ones(3)), ValueError, r"kernel must have 2 dimensions"),
+        (lambda: convolve2d(_NAN, _K), ValueError, r"image contains 5 NaN"),
+        (lambda: convolve2d(_IMG, _K * np.inf), ValueError, r"kernel contains 9 NaN or inf"),
+        (lambda: convolve2d(np.array([["a"]]), _K), TypeError, r"image must be a numeric array"),
+        (lambda: convolve2d(np.ones((0, 4)), _K), ValueError, r"image must have at least one row"),
+        (lambda: convolve2d(_IMG, np.ones((2, 0))), ValueError, r"kernel must have at least one"),
+        (
+            lambda: convolve2d(_IMG, _K, mode="circular"),
+            ValueError,
+            r"mode must be one of .*'circular'",
+        ),
+        (
+            lambda: convolve2d(_IMG, _K, method="winograd"),
+            ValueError,
+            r"method must be one of .*'winograd'",
+        ),
+        (lambda: cross_correlate2d(_IMG, _K, mode=None), ValueError, r"mode must be one of"),
+        (
+            lambda: convolve2d(_IMG, np.ones((6, 2)), "valid"),
+            ValueError,
+            r'mode="valid" needs a kernel no larger',
+        ),
+        (
+            lambda: cross_correlate2d(_IMG, np.ones((2, 7))),
+            ValueError,
+            r'mode="valid" needs a kernel',
+        ),
+        (
+            lambda: convolve2d(_IMG, np.eye(3), method="separable"),
+            ValueError,
+            r'method="separable" needs a rank-1 kernel.*not separable.*method="direct" or method="fft"',
+        ),
+        (lambda: separable_factors(np.ones(3)), ValueError, r"kernel must have 2 dimensions"),
+        (
+            lambda: separable_factors(_K, tol=-1),
+            ValueError,
+            r"tol must be a number in \[0, 1\), got -1",
+        ),
+        (lambda: separable_factors(_K, tol="big"), ValueError, r"tol must be"),
+        (lambda: toeplitz_matrix(np.ones((2, 2)), 3), ValueError, r"w must have 1 dimensions"),
+        (lambda: toeplitz_matrix([], 3), ValueError, r"w must hold at least one"),
+        (lambda: toeplitz_matrix([1.0, np.nan], 3), ValueError, r"w contains 1 NaN"),
+        (
+            lambda: toeplitz_matrix([1.0, 2.0], 0),
+            ValueError,
+            r"n must be a positive integer, got 0",
+        ),
+        (lambda: conv2d_matrix(_K, (2, 5)), ValueError, r"kernel of shape \(3, 3\) does not fit"),
+        (lambda: conv2d_matrix(_K, 5), ValueError, r"input_shape must be a pair"),
+        (lambda: conv2d_matrix(_K, (5, -5)), ValueError, r"input_shape\[1\] must be a positive"),
+    ],
+)
+def test_bad_input_raises_an_error_that_names_the_parameter(call, error, pattern):
+    with pytest.raises(error, match=pattern):
         call()

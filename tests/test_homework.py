@@ -40,7 +40,7 @@ def student_dir(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("student")
     env = {**os.environ, "MAKEFLAGS": ""}
     result = subprocess.run(["make", "--no-print-directory", "homework", f"STUDENT_DIR={target}"],
-                            cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+                            cwd=ROOT, check=False, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, f"make homework failed:\n{result.stdout}\n{result.stderr}"
     return target
 
@@ -83,18 +83,34 @@ def test_notebooks_with_exercises_have_checks():
         assert checks >= exercises, f"{path.name}: {exercises} exercises but {checks} check cells"
 
 
-def test_student_copies_run_with_only_not_implemented_errors_from_exercises(executed_copies):
+def _forbidden_errors(name: str, nb) -> list[str]:
+    """Errors other than NotImplementedError raised by an exercise cell itself."""
     problems = []
-    for name, nb in executed_copies.items():
-        for i, cell in enumerate(nb.cells):
-            for output in cell.get("outputs", []):
-                if output.output_type != "error":
-                    continue
-                exercise = "# YOUR CODE HERE" in cell.source
-                if cell.source.lstrip().startswith("# NBVAL_RAISES_EXCEPTION"):
-                    continue  # a demo of an expected error, as in the stored notebook
-                if not (exercise and output.ename == "NotImplementedError"):
-                    problems.append(f"{name} cell {i}: {output.ename}: {output.evalue}")
+    for i, cell in enumerate(nb.cells):
+        if cell.source.lstrip().startswith("# NBVAL_RAISES_EXCEPTION"):
+            continue  # a demo of an expected error, as in the stored notebook
+        for output in cell.get("outputs", []):
+            if output.output_type != "error":
+                continue
+            exercise = "# YOUR CODE HERE" in cell.source
+            if not (exercise and output.ename == "NotImplementedError"):
+                problems.append(f"{name} cell {i}: {output.ename}: {output.evalue}")
+    return problems
+
+
+def test_forbidden_errors_catch_a_later_cell_that_needs_an_exercise():
+    stub = nbformat.v4.new_code_cell("def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()")
+    later = nbformat.v4.new_code_cell("y = f()")
+    error = nbformat.v4.new_output("error", ename="NotImplementedError", evalue="", traceback=[])
+    later.outputs = [error]
+    nb = nbformat.v4.new_notebook(cells=[stub, later])
+    assert _forbidden_errors("x", nb) == ["x cell 1: NotImplementedError: "]
+    stub.outputs, later.outputs = [error], []
+    assert _forbidden_errors("x", nb) == []
+
+
+def test_student_copies_run_with_only_not_implemented_errors_from_exercises(executed_copies):
+    problems = [p for name, nb in executed_copies.items() for p in _forbidden_errors(name, nb)]
     assert not problems, "student copies must run top to bottom:\n" + "\n".join(problems)
 
 
@@ -153,7 +169,7 @@ def test_grade_command_prints_verdicts_and_score(tmp_path):
                               extra_cell="print(undefined_name)"), wrong)
     before = right.read_text()
     result = subprocess.run([sys.executable, "-m", "course_utils.grade", str(right), str(wrong)],
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+                            check=False, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.split("Grading wrong.ipynb")
     assert "my_convolve1d" in first and "passed" in first and "score: 1/2" in first, first
@@ -165,5 +181,5 @@ def test_grade_command_prints_verdicts_and_score(tmp_path):
 
 def test_grade_command_rejects_a_missing_file(tmp_path):
     result = subprocess.run([sys.executable, "-m", "course_utils.grade", str(tmp_path / "no.ipynb")],
-                            capture_output=True, text=True, timeout=60)
+                            check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "is not a notebook file" in result.stderr

@@ -31,6 +31,13 @@ MathJax.Hub.Config({
 </script>
 """
 
+# The notebook pages get nbconvert's MathJax set-up; the index gets the same delimiters.
+INDEX_MATHJAX_CONFIG = """<script type="text/x-mathjax-config">
+MathJax.Hub.Config({tex2jax: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]], processEscapes: true},
+                   messageStyle: "none"});
+</script>
+"""
+
 NAV_STYLE = """<style type="text/css">
 nav.course-nav { display: flex; justify-content: space-between; gap: 1em; max-width: 1100px;
   margin: 0.5em auto; padding: 0.5em 1em; font-family: sans-serif; font-size: 14px;
@@ -51,8 +58,9 @@ body {{ font-family: sans-serif; max-width: 900px; margin: 2em auto; padding: 0 
         line-height: 1.5; color: #222; }}
 ol.notebooks li {{ margin-bottom: 1em; }}
 ol.notebooks a {{ font-size: 1.15em; }}
-p.summary {{ margin: 0.2em 0 0 0; color: #444; }}
+div.summary p {{ margin: 0.2em 0 0 0; color: #444; }}
 </style>
+{mathjax}
 </head>
 <body>
 <h1>{title}</h1>
@@ -77,12 +85,14 @@ def notebook_title(nb, fallback: str) -> str:
 
 
 def notebook_summary(nb) -> str:
-    """The first paragraph after the title heading (what the student will learn), as text."""
+    """The first paragraph after the title heading (what the student will learn), as HTML."""
+    from nbconvert.filters.markdown import markdown2html
+
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             paragraphs = [p.strip() for p in cell.source.split("\n\n") if p.strip()]
             rest = [p for p in paragraphs if not p.startswith("#")]
-            return " ".join(rest[0].split()) if rest else ""
+            return markdown2html(rest[0]) if rest else ""
     return ""
 
 
@@ -145,8 +155,8 @@ def build(notebooks_dir: Path, output: Path) -> list[Path]:
         if mathjax_url:
             body = body.replace("<!-- Load mathjax -->", MATHJAX_FONTS + "<!-- Load mathjax -->", 1)
         body = body.replace("</head>", NAV_STYLE + "</head>", 1)
-        body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + navigation(pages, i, "top"),
-                      body, count=1)
+        opening = re.search(r"<body[^>]*>", body).end()
+        body = body[:opening] + navigation(pages, i, "top") + body[opening:]
         body = body.replace("</body>", navigation(pages, i, "bottom") + "\n</body>", 1)
         page = output / pages[i][0]
         page.write_text(body, encoding="utf-8")
@@ -154,11 +164,13 @@ def build(notebooks_dir: Path, output: Path) -> list[Path]:
 
     items = "\n".join(
         f'<li><a href="{name}">{html.escape(title)}</a>'
-        f'<p class="summary">{html.escape(notebook_summary(nb))}</p></li>'
+        f'<div class="summary">{notebook_summary(nb)}</div></li>'
         for (name, title), nb in zip(pages, notebooks)
     )
+    mathjax = (MATHJAX_FONTS + f'<script src="{mathjax_url}"></script>\n'
+               + INDEX_MATHJAX_CONFIG) if mathjax_url else ""
     index = INDEX_TEMPLATE.format(title="Convolutional neural networks: course notebooks",
-                                  items=items)
+                                  items=items, mathjax=mathjax)
     (output / "index.html").write_text(index, encoding="utf-8")
     return written
 
