@@ -48,3 +48,35 @@ lint: install
 
 clean:
 	rm -rf $(VENV) student build .pytest_cache
+
+# --- homework, course page, grading -------------------------------------------------
+STUDENT_DIR ?= student
+HTML_DIR    ?= build/html
+
+# nbgrader's own preprocessors: the code between ### BEGIN SOLUTION / ### END SOLUTION
+# becomes "# YOUR CODE HERE / raise NotImplementedError()", outputs and execution
+# timings are cleared (kernelspec and cell tags kept). enforce_metadata=False: our
+# notebooks carry no nbgrader cell metadata, the markers alone decide.
+HOMEWORK_PREPROCESSORS := ["nbgrader.preprocessors.ClearSolutions","nbgrader.preprocessors.ClearOutput","nbconvert.preprocessors.ClearMetadataPreprocessor"]
+
+.PHONY: homework html grade
+
+# Student copies of every notebook in $(STUDENT_DIR)/ (not committed).
+homework: install
+	rm -rf $(STUDENT_DIR)
+	$(VENV)/bin/jupyter nbconvert --to notebook --log-level=WARN \
+	  --ClearSolutions.enforce_metadata=False \
+	  --ClearMetadataPreprocessor.clear_notebook_metadata=False \
+	  --ClearMetadataPreprocessor.preserve_cell_metadata_mask='["tags"]' \
+	  --Exporter.preprocessors='$(HOMEWORK_PREPROCESSORS)' \
+	  --output-dir $(STUDENT_DIR) notebooks/*.ipynb
+	@echo "student copies in $(STUDENT_DIR)/"
+
+# The course page from the stored outputs (no re-execution): $(HTML_DIR)/index.html.
+html: install
+	$(PY) tools/build_html.py --notebooks notebooks --output $(HTML_DIR)
+
+# Grade a handed-in notebook headless:  make grade NB=path/to/handed_in.ipynb
+grade: install
+	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/handed_in.ipynb"; exit 2; }
+	$(PY) -m course_utils.grade $(NB)

@@ -26,28 +26,34 @@ What the model promises:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import json
 import math
 import numbers
 import os
+import secrets
 import signal
 import sys
-import tempfile
 import threading
 import zipfile
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from tqdm import tqdm
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+    threadpool_limits = None
 
 from . import activations as _activations
 from . import costs as _costs
 from . import schedulers as _schedulers
 from ._validation import finite_array, positive_int
 from .activations import LRELU, sigmoid, softmax
-from .costs import CostCrossEntropy, CostLogReg
+from .costs import CostCrossEntropy
 from .layers import (
     Convolution2DLayer,
     Convolution2DLayerOPT,
@@ -60,6 +66,9 @@ from .layers import (
 from .schedulers import Adam, Scheduler
 
 __all__ = ["CNN"]
+
+#: the lecture's default scheduler; never used directly (each parameter gets a deep copy)
+DEFAULT_SCHEDULER = Adam(eta=1e-4, rho=0.9, rho2=0.999)
 
 SCORE_KEYS = ("train_error", "train_acc", "val_error", "val_acc")
 _FILE_FORMAT = "course_utils.CNN"
@@ -80,14 +89,15 @@ class CNN:
     seed : int or None. Seeds the initial weights and the shuffling (None: fresh entropy).
 
     The weights are created by the first fit() for the shape of its images; a later
-    fit() continues training from the current weights (as Keras does). To start again
-    from scratch, build a new CNN.
+    fit() continues training from the current weights and scheduler states (as Keras
+    does). To start again from scratch, build a new CNN. Adding a layer after fit()
+    changes the architecture, so the next fit() creates all weights anew.
     """
 
     def __init__(
         self,
         cost_func: Callable = CostCrossEntropy,
-        scheduler: Scheduler = Adam(eta=1e-4, rho=0.9, rho2=0.999),
+        scheduler: Scheduler = DEFAULT_SCHEDULER,
         seed: int | None = None,
     ) -> None:
         if not callable(cost_func):
@@ -291,10 +301,15 @@ class CNN:
     def _check_targets(self, t, n_images: int, name: str, images_name: str) -> np.ndarray:
         t_array = np.asarray(t)
         nodes = self.output_layer.nodes
+        if t_array.ndim == 1 and nodes == 1:
+            raise ValueError(
+                f"{name} has shape {t_array.shape} but must be 2D (N, 1), one column per output "
+                f"node; use {name}.reshape(-1, 1)."
+            )
         if t_array.ndim == 1:
             if t_array.dtype.kind in "iub" or (
                 t_array.dtype.kind == "f" and np.all(np.isfinite(t_array))
-                and np.all(t_array == np.round(t_array)) and nodes > 1
+                and np.all(t_array == np.round(t_array))
             ):
                 raise ValueError(
                     f"{name} has shape {t_array.shape}: these look like integer class labels, "
@@ -302,8 +317,8 @@ class CNN:
                     f"encode them: {name} = course_utils.data.onehot({name}, {nodes})."
                 )
             raise ValueError(
-                f"{name} has shape {t_array.shape} but must be 2D (N, {nodes}); "
-                f"use {name}.reshape(-1, 1) for a single output."
+                f"{name} has shape {t_array.shape} but must be 2D (N, {nodes}), one column per "
+                "output node."
             )
         t_array = finite_array(name, t_array, ndim=2, layout=f"(N, {nodes})")
         if t_array.shape[0] != n_images:
@@ -387,6 +402,11 @@ class CNN:
             )
         if X_val is not None:
             X_val = self._check_images(X_val, "X_val")
+            if X_val.shape[1:] != X.shape[1:]:
+                raise ValueError(
+                    f"X_val has images of shape {X_val.shape[1:]} but X has {X.shape[1:]} "
+                    "(C, H, W); validation images must have the shape of the training images."
+                )
             t_val = self._check_targets(t_val, X_val.shape[0], "t_val", "X_val")
         if self._input_shape is None:
             self._initialise(X.shape[1:])
@@ -397,7 +417,7 @@ class CNN:
         epoch = 0
         try:
             # overflow is detected by _step (training stops with a message), not warned about
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            with _one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for epoch in bar:
                     order = self._rng.permutation(X.shape[0])
                     for indices in np.array_split(order, batches):
@@ -483,10 +503,11 @@ class CNN:
         return self._to_prediction(self._predict_proba(self._check_images(X, "X")), threshold)
 
     def _predict_proba(self, X: np.ndarray) -> np.ndarray:
-        chunks = [
-            self._forward(X[start : start + PREDICT_BATCH_SIZE])
-            for start in range(0, X.shape[0], PREDICT_BATCH_SIZE)
-        ]
+        with _one_blas_thread():
+            chunks = [
+                self._forward(X[start : start + PREDICT_BATCH_SIZE])
+                for start in range(0, X.shape[0], PREDICT_BATCH_SIZE)
+            ]
         return np.concatenate(chunks, axis=0)
 
     def _to_prediction(self, proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -567,11 +588,13 @@ class CNN:
         }
         path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder
+        # a fresh name in the same folder (os.replace is atomic only within one file
+        # system); opened with "x" so the file gets the usual permissions (not 0600)
+        temporary = os.path.join(
+            folder, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         )
         try:
-            with os.fdopen(handle, "wb") as file:
+            with open(temporary, "xb") as file:
                 np.savez(file, architecture=np.array(architecture), **arrays)
                 file.flush()
                 os.fsync(file.fileno())
@@ -617,7 +640,7 @@ class CNN:
         }
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "CNN":
+    def load(cls, path: str | os.PathLike) -> CNN:
         """Read a model written by save(). ValueError naming the file if it is missing,
         truncated, not a CNN file, or its weights do not match its architecture."""
         path = os.fspath(path)
@@ -657,7 +680,7 @@ class CNN:
         return model
 
     @classmethod
-    def _from_architecture(cls, spec: dict) -> "CNN":
+    def _from_architecture(cls, spec: dict) -> CNN:
         if spec.get("format") != _FILE_FORMAT or spec.get("version") != _FILE_VERSION:
             raise ValueError(
                 f"format {spec.get('format')!r} version {spec.get('version')!r} is not "
@@ -704,6 +727,19 @@ class CNN:
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
+
+
+def _one_blas_thread():
+    """Run the matrix products of one mini-batch on a single BLAS thread.
+
+    They are small, so several BLAS threads spend more time waiting for each other than
+    computing -- dramatically so when other programs share the cores (fit ran 10x faster
+    with one thread on a busy 2-core machine). One thread also makes results independent
+    of the number of cores.
+    """
+    if threadpool_limits is None:  # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Diverged(Exception):
@@ -823,7 +859,7 @@ def _read_npz(path: str) -> tuple[dict, dict[str, np.ndarray]]:
     try:
         architecture = json.loads(str(text[()]))
         if not isinstance(architecture, dict):
-            raise ValueError("not a JSON object")
+            raise TypeError("not a JSON object")
     except (ValueError, IndexError, TypeError) as error:
         raise ValueError(
             f"cannot load {path!r}: its architecture entry is not valid JSON ({error})."

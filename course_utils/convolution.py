@@ -1,7 +1,14 @@
 """Convolution maths: output-size arithmetic, padding, Toeplitz forms and 2D convolution.
 
-Notebooks 01 (convolution), 02 (Toeplitz matrices), 03 (arithmetic) and 05 (fast
-convolution) explain what is here.
+Read top to bottom:
+  conv_output_size, pool_output_size, same_padding   the arithmetic (notebook 03)
+  pad_input, im2col, col2im                          batches (N, C, H, W) for the layers
+  toeplitz_matrix, conv2d_matrix                     convolution as a matrix (notebook 02)
+  separable_factors                                  rank-1 kernels = outer(column, row)
+  convolve2d, cross_correlate2d                      one image, five methods (notebooks 01, 05)
+
+Conventions: images are (H, W), batches (N, C, H, W); "convolution" flips the
+kernel, "cross-correlation" (what CNN layers compute) does not.
 """
 
 from __future__ import annotations
@@ -396,9 +403,10 @@ _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "naive", "direct", "separable", "fft")
 
 # Cost model of method="auto", in units of "one kernel tap on one float64 output
-# pixel" (tuned with /work/team/bench_convolution.py on a 427 x 640 photo): an FFT of
-# L pixels costs about _FFT_COST * L * log2(L) units, every NumPy call a fixed
-# _CALL_OVERHEAD, and a float32 tap half a float64 one.
+# pixel". Timing every method on the course's 427 x 640 photo (time.perf_counter,
+# float32 and float64, kernels 3x3 to 61x61) gave: an FFT of L pixels costs about
+# _FFT_COST * L * log2(L) units, a NumPy call about _CALL_OVERHEAD units, and a
+# float32 tap half a float64 one. _BAND_BYTES: see _row_bands.
 _CALL_OVERHEAD = 2_000
 _FFT_COST = 1.8
 _BAND_BYTES = 256 * 1024
@@ -469,9 +477,9 @@ def _check_convolution_inputs(image, kernel, mode, method):
     kernel = finite_array("kernel", kernel, ndim=2, layout="(kernel_height, kernel_width)")
     _nonempty_shape("image", image)
     _nonempty_shape("kernel", kernel)
-    if mode not in _MODES:
+    if not isinstance(mode, str) or mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}.")
-    if method not in _METHODS:
+    if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}.")
     dtype = np.result_type(image.dtype, kernel.dtype)  # float32 only if both are float32
     return image.astype(dtype, copy=False), kernel.astype(dtype, copy=False), mode, method
@@ -491,7 +499,7 @@ def _output_window(mode, image_shape, kernel_shape, same_start):
     if mode == "full":
         return 0, 0, height + kh - 1, width + kw - 1
     if mode == "same":
-        return kh // 2, kw // 2, height, width
+        return same_start(kh), same_start(kw), height, width
     if kh > height or kw > width:
         raise ValueError(
             f'mode="valid" needs a kernel no larger than the image, got kernel shape '
@@ -549,7 +557,10 @@ def _padded_region(image, kernel_shape, window, first=0, last=None):
 
 def _convolve_naive(image, kernel, window):
     """One output pixel at a time: rotate the kernel by 180 degrees, lay it on the
-    patch under output pixel (p, q), multiply entry by entry and add up."""
+    patch under output pixel (p, q), multiply entry by entry and add up.
+
+    The patch is the full kh x kw block (the lecture's loop sliced one column short).
+    """
     kh, kw = kernel.shape
     _, _, out_h, out_w = window
     padded = _padded_region(image, kernel.shape, window)

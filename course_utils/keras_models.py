@@ -40,6 +40,7 @@ tf, keras = _import_keras_quietly()
 
 # ----------------------------------------------------------------------------- notebook 06
 # These imports sit below the quiet import block on purpose: it must stay first and intact.
+import logging
 import math
 import numbers
 import time
@@ -63,6 +64,20 @@ __all__ = [
     "tf",
     "train_cnn",
 ]
+
+class _DropRetracingWarnings(logging.Filter):
+    """Hide TensorFlow's "N out of the last M calls ... triggered tf.function retracing".
+
+    Every new Keras model traces its own training function once; TensorFlow counts those
+    first traces across models and warns as if one function were retraced. In a grid of
+    49 models that is expected, and the warning would only clutter the notebook.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_DropRetracingWarnings())
 
 #: Epochs of every run of notebook 06's grid unless the environment variable below says otherwise.
 DEFAULT_GRID_EPOCHS = 40

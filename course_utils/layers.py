@@ -26,7 +26,7 @@ Differences from the lecture code (bugs fixed, see DESIGN.md):
 from __future__ import annotations
 
 import numbers
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from autograd import grad as _autograd_grad
@@ -37,13 +37,13 @@ from .activations import LRELU, RELU, derivate, identity, sigmoid, softmax
 from .convolution import col2im, im2col, pad_input, same_padding
 
 __all__ = [
-    "Layer",
     "Convolution2DLayer",
     "Convolution2DLayerOPT",
-    "Pooling2DLayer",
     "FlattenLayer",
     "FullyConnectedLayer",
+    "Layer",
     "OutputLayer",
+    "Pooling2DLayer",
 ]
 
 Shape = tuple[int, ...]

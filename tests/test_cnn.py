@@ -5,16 +5,24 @@ from __future__ import annotations
 import copy
 import os
 import signal
+import threading
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from course_utils import cnn as cnn_module
 from course_utils.activations import LRELU, identity, sigmoid, softmax
 from course_utils.cnn import CNN
 from course_utils.costs import CostCrossEntropy, CostLogReg, CostOLS
-from course_utils.layers import Convolution2DLayer, Convolution2DLayerOPT
 from course_utils.schedulers import Adam, Constant, Momentum, RMS_prop
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """Small matrix products run faster on one BLAS thread, much faster on busy cores."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def bars(n: int, seed: int, size: int = 8, dtype=np.float64):
@@ -122,6 +130,8 @@ def test_binary_classification_with_one_sigmoid_node_learns(data):
     assert scores["val_acc"][-1] > 0.9, scores
     prediction = model.predict(X_val)
     assert prediction.shape == (len(X_val), 1) and set(np.unique(prediction)) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match=r"t.reshape\(-1, 1\)"):
+        model.fit(X, t[:, 1].astype(int), epochs=1, progress=False)
 
 
 def test_scores_dict_keys_shapes_and_nan_where_not_computed(data):
@@ -195,7 +205,7 @@ def test_lam_adds_weight_decay_to_weights_but_not_to_biases(data):
         start = weights(model)
         model.fit(X, t, epochs=1, lam=lam, progress=False)
         results.append((start, weights(model)))
-    (start0, end0), (start1, end1) = results
+    (_start0, end0), (start1, end1) = results
     for index, name in enumerate(["kernel", "bias", "weights", "bias", "weights", "bias"]):
         difference = end0[index] - end1[index]
         if name == "bias":
@@ -318,27 +328,27 @@ def _bad_fit_calls():
     nan_X = X.copy()
     nan_X[3, 0, 2, 2] = np.nan
     return [
-        ("X 3D", dict(X=X[:, 0], t=t), r"X must have 4 dimensions"),
-        ("X channels last", dict(X=X.transpose(0, 2, 3, 1), t=t), r"transpose\(0, 3, 1, 2\)"),
-        ("X wrong channels", dict(X=np.repeat(X, 3, axis=1), t=t), "input_channels=1"),
-        ("X NaN", dict(X=nan_X, t=t), "X contains 1 NaN"),
-        ("X other size", dict(X=X[:, :, :6, :6], t=t), r"\(1, 8, 8\)"),
-        ("X too small for kernel", dict(X=X[:, :, :1, :1], t=t), r"\(1, 8, 8\)"),
-        ("t labels", dict(X=X, t=labels), r"onehot"),
-        ("t rows", dict(X=X, t=t[:10]), "t has 10 rows"),
-        ("t columns", dict(X=X, t=np.ones((N, 3))), "t has 3 columns"),
-        ("t inf", dict(X=X, t=np.where(t == 1, np.inf, 0)), "t contains"),
-        ("epochs 0", dict(X=X, t=t, epochs=0), "epochs"),
-        ("epochs float", dict(X=X, t=t, epochs=2.5), "epochs"),
-        ("batches 0", dict(X=X, t=t, batches=0), "batches"),
-        ("batches > N", dict(X=X, t=t, batches=N + 1), f"batches={N + 1}.*{N}"),
-        ("lam negative", dict(X=X, t=t, lam=-1), "lam"),
-        ("lam nan", dict(X=X, t=t, lam=float("nan")), "lam"),
-        ("X_val alone", dict(X=X, t=t, X_val=X), "X_val and t_val"),
-        ("X_val channels last", dict(X=X, t=t, X_val=X.transpose(0, 2, 3, 1), t_val=t),
+        ("X 3D", {"X": X[:, 0], "t": t}, r"X must have 4 dimensions"),
+        ("X channels last", {"X": X.transpose(0, 2, 3, 1), "t": t}, r"transpose\(0, 3, 1, 2\)"),
+        ("X wrong channels", {"X": np.repeat(X, 3, axis=1), "t": t}, "input_channels=1"),
+        ("X NaN", {"X": nan_X, "t": t}, "X contains 1 NaN"),
+        ("X other size", {"X": X[:, :, :6, :6], "t": t}, r"\(1, 8, 8\)"),
+        ("X too small for kernel", {"X": X[:, :, :1, :1], "t": t}, r"\(1, 8, 8\)"),
+        ("t labels", {"X": X, "t": labels}, r"onehot"),
+        ("t rows", {"X": X, "t": t[:10]}, "t has 10 rows"),
+        ("t columns", {"X": X, "t": np.ones((N, 3))}, "t has 3 columns"),
+        ("t inf", {"X": X, "t": np.where(t == 1, np.inf, 0)}, "t contains"),
+        ("epochs 0", {"X": X, "t": t, "epochs": 0}, "epochs"),
+        ("epochs float", {"X": X, "t": t, "epochs": 2.5}, "epochs"),
+        ("batches 0", {"X": X, "t": t, "batches": 0}, "batches"),
+        ("batches > N", {"X": X, "t": t, "batches": N + 1}, f"batches={N + 1}.*{N}"),
+        ("lam negative", {"X": X, "t": t, "lam": -1}, "lam"),
+        ("lam nan", {"X": X, "t": t, "lam": float("nan")}, "lam"),
+        ("X_val alone", {"X": X, "t": t, "X_val": X}, "X_val and t_val"),
+        ("X_val channels last", {"X": X, "t": t, "X_val": X.transpose(0, 2, 3, 1), "t_val": t},
          r"X_val looks like \(N, H, W, C\)"),
-        ("t_val rows", dict(X=X, t=t, X_val=X, t_val=t[:5]), "t_val has 5 rows"),
-        ("t_val labels", dict(X=X, t=t, X_val=X, t_val=labels), "onehot"),
+        ("t_val rows", {"X": X, "t": t, "X_val": X, "t_val": t[:5]}, "t_val has 5 rows"),
+        ("t_val labels", {"X": X, "t": t, "X_val": X, "t_val": labels}, "onehot"),
     ]
 
 
@@ -357,6 +367,14 @@ def test_bad_fit_input_is_rejected_and_leaves_the_model_unchanged(fitted, call):
         assert old.keys() == new.keys()
         for key in old:
             assert np.array_equal(old[key], new[key]) if old[key] is not None else new[key] is None
+
+
+def test_validation_images_of_another_size_are_rejected_before_the_first_step():
+    X, t, _ = bars(16, seed=0)
+    model = small_model()
+    with pytest.raises(ValueError, match=r"X_val has images of shape \(1, 6, 6\)"):
+        model.fit(X, t, X_val=X[:, :, :6, :6], t_val=t, progress=False)
+    assert all(layer.params == {} for layer in model.layers)
 
 
 def test_a_kernel_larger_than_the_image_is_rejected_before_any_work():
@@ -399,6 +417,8 @@ def test_keyboard_interrupt_keeps_the_weights_of_the_last_complete_step(data, ca
 
 
 def test_ctrl_c_during_the_update_is_held_back_until_the_step_is_complete(data, capsys):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach only the main thread; a real SIGINT here would stop pytest")
     (X, t, _), _ = data
     reference = small_model(seed=8)
     reference.fit(X, t, epochs=1, batches=2, progress=False)  # two steps
@@ -461,6 +481,10 @@ def test_save_and_load_round_trip_predicts_identically(fitted, data, tmp_path):
     # the file holds no pickled objects
     with np.load(path, allow_pickle=False) as archive:
         assert "architecture" in archive.files
+    # same permissions as any other file we write (a temporary file would have 0600)
+    reference = tmp_path / "reference.npz"
+    np.savez(reference, a=np.ones(1))
+    assert os.stat(path).st_mode == os.stat(reference).st_mode
 
 
 def test_save_and_load_keep_every_layer_option(data, tmp_path):

@@ -417,10 +417,13 @@ def test_convolve2d_keeps_float32_and_promotes_the_rest_to_float64(method):
     )
 
 
-def test_auto_picks_separable_or_direct_for_sobel_and_fft_for_a_large_gaussian():
+def test_auto_picks_separable_for_sobel_direct_for_small_and_fft_for_large_kernels():
     photo = (427, 640)
     window = _output_window("same", photo, (3, 3), lambda k: (k - 1) // 2)
-    assert _choose_method(photo, SOBEL, window) in ("direct", "separable")
+    assert _choose_method(photo, SOBEL, window) == "separable"  # 3 + 2 taps instead of 6
+    window = _output_window("same", photo, (11, 11), lambda k: (k - 1) // 2)
+    assert _choose_method(photo, _gaussian(11, 2.0), window) == "separable"
+    assert _choose_method(photo, np.random.default_rng(0).normal(size=(3, 3)), window) == "direct"
     big = _gaussian(49, 6.0)
     window = _output_window("same", photo, big.shape, lambda k: (k - 1) // 2)
     assert _choose_method(photo, big, window) == "fft"
@@ -464,6 +467,8 @@ def test_separable_factors_gaussian_zero_and_tolerance():
 def test_separable_factors_rejects_rank_two_kernels():
     with pytest.raises(ValueError, match=r"kernel is not separable.*not rank 1"):
         separable_factors(np.eye(3))
+    with pytest.raises(ValueError, match=r"kernel is not separable"):
+        separable_factors(np.array([[1.0, 2.0], [3.0, 4.0]]))
 
 
 # ---------------------------------------------------------------------------
@@ -596,3 +601,33 @@ _NAN = np.where(np.eye(5, 6) > 0, np.nan, 1.0)
 def test_bad_input_raises_an_error_that_names_the_parameter(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+# ---------------------------------------------------------------------------
+# Keras: pad_input("same") + im2col give what a Conv2D layer gives
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kernel_size, strides", [((4, 2), (2, 3)), ((3, 3), (2, 2)), ((2, 5), (1, 1))]
+)
+def test_pad_input_same_and_im2col_match_keras_conv2d(kernel_size, strides):
+    from course_utils.keras_models import keras
+
+    rng = np.random.default_rng(6)
+    kh, kw = kernel_size
+    X = rng.normal(size=(2, 3, 7, 9)).astype(np.float32)  # (N, C, H, W)
+    kernel = rng.normal(size=(4, 3, kh, kw)).astype(np.float32)  # (F, C, kh, kw)
+    layer = keras.layers.Conv2D(4, kernel_size, strides=strides, padding="same", use_bias=False)
+    layer.build((None, 7, 9, 3))
+    layer.set_weights([kernel.transpose(2, 3, 1, 0)])  # Keras: (kh, kw, C, F)
+    expected = np.asarray(layer(X.transpose(0, 2, 3, 1))).transpose(0, 3, 1, 2)
+
+    X_padded, _ = pad_input(X, "same", kh, kw, *strides)
+    out_h, out_w = (
+        conv_output_size(X_padded.shape[2], kh, strides[0]),
+        conv_output_size(X_padded.shape[3], kw, strides[1]),
+    )
+    got = (kernel.reshape(4, -1) @ im2col(X_padded, kh, kw, *strides)).reshape(2, 4, out_h, out_w)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from course_utils.keras_models import keras, tf  # the quiet TensorFlow import
+from threadpoolctl import threadpool_limits
 
 from course_utils.activations import LRELU, LRELU_SLOPE, identity, sigmoid, softmax
 from course_utils.cnn import CNN
 from course_utils.convolution import conv_output_size
 from course_utils.costs import CostCrossEntropy
+from course_utils.keras_models import keras, tf  # the quiet TensorFlow import
 from course_utils.layers import (
     Convolution2DLayer,
     Convolution2DLayerOPT,
@@ -27,6 +27,13 @@ from course_utils.layers import (
 from course_utils.schedulers import Adam
 
 DTYPES = {"float32": 1e-5, "float64": 1e-10}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """Small matrix products run faster on one BLAS thread, much faster on busy cores."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def to_keras(X: np.ndarray) -> np.ndarray:

@@ -69,8 +69,11 @@ def test_show_matrix_writes_labels_and_draws_zeros_white():
 
 def test_show_matrix_annotates_numbers_and_checks_label_shape():
     _fig, ax = plt.subplots()
-    show_matrix(ax, [[0.5, 1.25]], "numbers", annotate=True, fmt="{:.2f}")
+    show_matrix(
+        ax, [[0.5, 1.25]], "numbers", annotate=True, fmt="{:.2f}", cmap="Blues", symmetric=False
+    )
     assert [t.get_text() for t in ax.texts] == ["0.50", "1.25"]
+    assert [t.get_color() for t in ax.texts] == ["black", "white"]  # readable on dark cells
     with pytest.raises(ValueError, match="labels"):
         show_matrix(ax, np.eye(2), "bad", labels=[["a"]])
 

@@ -147,6 +147,8 @@ def build(notebooks_dir: Path, output: Path) -> list[Path]:
     pages = [(path.with_suffix(".html").name, notebook_title(nb, path.stem))
              for path, nb in zip(paths, notebooks)]
     written = []
+    # A markdown link to another notebook ("[notebook 01](01_convolution.ipynb)") goes to its page.
+    ipynb_link = re.compile(r'href="(\d\d_[\w.-]+)\.ipynb(#[^"]*)?"')
     for i, (path, nb) in enumerate(zip(paths, notebooks)):
         nb.metadata["title"] = pages[i][1]
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
@@ -155,6 +157,7 @@ def build(notebooks_dir: Path, output: Path) -> list[Path]:
         if mathjax_url:
             body = body.replace("<!-- Load mathjax -->", MATHJAX_FONTS + "<!-- Load mathjax -->", 1)
         body = body.replace("</head>", NAV_STYLE + "</head>", 1)
+        body = ipynb_link.sub(r'href="\1.html\2"', body)
         opening = re.search(r"<body[^>]*>", body).end()
         body = body[:opening] + navigation(pages, i, "top") + body[opening:]
         body = body.replace("</body>", navigation(pages, i, "bottom") + "\n</body>", 1)
@@ -162,11 +165,11 @@ def build(notebooks_dir: Path, output: Path) -> list[Path]:
         page.write_text(body, encoding="utf-8")
         written.append(page)
 
-    items = "\n".join(
-        f'<li><a href="{name}">{html.escape(title)}</a>'
+    items = ipynb_link.sub(r'href="\1.html\2"', "\n".join(
+        f'<li><a class="notebook" href="{name}">{html.escape(title)}</a>'
         f'<div class="summary">{notebook_summary(nb)}</div></li>'
         for (name, title), nb in zip(pages, notebooks)
-    )
+    ))
     mathjax = (MATHJAX_FONTS + f'<script src="{mathjax_url}"></script>\n'
                + INDEX_MATHJAX_CONFIG) if mathjax_url else ""
     index = INDEX_TEMPLATE.format(title="Convolutional neural networks: course notebooks",

@@ -1,0 +1,204 @@
+"""Tests of course_utils.keras_models: the Keras CNN builder and the grid search of notebook 06."""
+
+from __future__ import annotations
+
+import math
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course_utils.keras_models import (
+    DEFAULT_GRID_EPOCHS,
+    GRID_EPOCHS_VARIABLE,
+    build_cnn,
+    grid_epochs,
+    grid_search,
+    keras,
+    plot_accuracy_grid,
+    step_losses,
+    train_cnn,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """A small stratified slice of the 8 x 8 digits, channels last: (N, 8, 8, 1) in [0, 1]."""
+    from course_utils.data import load_digits
+
+    X, y = load_digits()
+    X = X.transpose(0, 2, 3, 1).astype(np.float32)
+    rng = np.random.default_rng(0)
+    train = np.concatenate([rng.choice(np.flatnonzero(y == c), 20, replace=False) for c in range(10)])
+    test = np.setdiff1d(np.arange(len(y)), train)[::20]
+    return X[train], y[train], X[test], y[test]
+
+
+# ----------------------------------------------------------------------------- build_cnn
+def test_build_cnn_layer_shapes_and_parameter_count():
+    model = build_cnn()
+    shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
+    assert shapes == [(6, 6, 10), (3, 3, 10), (90,), (50,), (10,)]
+    # conv 3*3*1*10 + 10, hidden 90*50 + 50, output 50*10 + 10
+    assert model.count_params() == 100 + 4550 + 510
+    assert model.output_shape == (None, 10)
+
+
+def test_build_cnn_same_padding_keeps_the_image_size():
+    model = build_cnn(input_shape=(8, 8, 1), filters=4, dense_units=7, n_classes=3, padding="same")
+    shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
+    assert shapes == [(8, 8, 4), (4, 4, 4), (64,), (7,), (3,)]
+    assert model.count_params() == (9 * 4 + 4) + (64 * 7 + 7) + (7 * 3 + 3)
+
+
+def test_build_cnn_sets_sgd_learning_rate_loss_and_metric():
+    model = build_cnn(eta=0.037, lam=0.0)
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.037, rel=1e-6)
+    assert float(model.optimizer.momentum) == 0.0
+    config = model.get_compile_config()
+    assert config["loss"] == "categorical_crossentropy"
+    assert config["metrics"] == ["accuracy"]
+
+
+def test_build_cnn_puts_l2_of_strength_lam_on_every_kernel_and_no_bias():
+    lam = 0.0123
+    model = build_cnn(lam=lam, seed=1)
+    weighted = [layer for layer in model.layers if hasattr(layer, "kernel")]
+    assert [layer.name for layer in weighted] == ["conv", "hidden", "output"]
+    for layer in weighted:
+        assert isinstance(layer.kernel_regularizer, keras.regularizers.L2)
+        assert layer.kernel_regularizer.l2 == pytest.approx(lam, rel=1e-6)
+        assert layer.bias_regularizer is None
+    # and the penalty that enters the loss is lam * sum(w**2) over the kernels
+    penalty = sum(float(loss) for loss in model.losses)
+    expected = lam * sum(float(np.sum(np.square(layer.kernel.numpy()))) for layer in weighted)
+    assert penalty == pytest.approx(expected, rel=1e-5)
+
+
+def test_build_cnn_same_seed_same_weights_other_seed_other_weights():
+    first, again, other = (build_cnn(seed=s).get_weights() for s in (3, 3, 4))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not np.array_equal(first[0], other[0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"input_shape": (1, 8, 8)}, "input_shape"),
+        ({"input_shape": (8, 8)}, "input_shape"),
+        ({"n_classes": 1}, "n_classes"),
+        ({"filters": 0}, "filters"),
+        ({"kernel_size": 9}, "kernel_size"),
+        ({"kernel_size": 8}, "kernel_size"),
+        ({"dense_units": 2.5}, "dense_units"),
+        ({"eta": 0.0}, "eta"),
+        ({"eta": float("nan")}, "eta"),
+        ({"lam": -1e-3}, "lam"),
+        ({"lam": float("inf")}, "lam"),
+        ({"padding": "full"}, "padding"),
+    ],
+)
+def test_build_cnn_bad_input_raises_value_error_naming_the_parameter(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        build_cnn(**kwargs)
+
+
+# ----------------------------------------------------------------------------- training
+def test_train_cnn_learns_and_reports_per_epoch_history(digits):
+    X_train, y_train, X_test, y_test = digits
+    model, history = train_cnn(X_train, y_train, eta=0.1, lam=1e-4, epochs=3, batch_size=20,
+                               seed=0, X_test=X_test, y_test=y_test)
+    assert set(history) == {"loss", "accuracy", "test_accuracy", "diverged"}
+    assert all(history[key].shape == (3,) for key in ("loss", "accuracy", "test_accuracy"))
+    assert not history["diverged"]
+    assert history["loss"][-1] < history["loss"][0]
+    # the same call gives the same model
+    again, _ = train_cnn(X_train, y_train, eta=0.1, lam=1e-4, epochs=3, batch_size=20, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), again.get_weights()))
+
+
+def test_grid_search_reports_diverged_runs_as_nan_instead_of_crashing(digits):
+    X_train, y_train, X_test, y_test = digits
+    etas, lambdas = [0.1, 10.0], [0.0, 10.0]
+    result = grid_search(X_train, y_train, X_test, y_test, etas, lambdas, epochs=4,
+                         batch_size=50, seed=0)
+    # eta * lam = 100: each step multiplies the kernels by (1 - 2 * eta * lam) = -199
+    assert result.diverged.tolist() == [[False, False], [False, True]]
+    assert math.isnan(result.test_accuracy[1, 1]) and math.isnan(result.train_accuracy[1, 1])
+    finite = ~result.diverged
+    assert np.all((result.test_accuracy[finite] >= 0) & (result.test_accuracy[finite] <= 1))
+    # stopped at the first non-finite epoch loss instead of training on for 4 epochs
+    loss = result.histories[1][1]["loss"]
+    assert len(loss) < 4 and not np.isfinite(loss[-1]) and np.all(np.isfinite(loss[:-1]))
+    assert all(len(result.histories[i][j]["loss"]) == 4 for i, j in [(0, 0), (0, 1), (1, 0)])
+    assert result.test_accuracy.shape == result.train_accuracy.shape == (2, 2)
+    assert result.best() == np.unravel_index(
+        np.nanargmax(result.test_accuracy), result.test_accuracy.shape
+    )
+    assert (result.epochs, result.batch_size, result.seed) == (4, 50, 0)
+
+
+def test_step_losses_stop_at_the_first_non_finite_loss(digits):
+    X_train, y_train, _, _ = digits
+    calm = step_losses(X_train, y_train, eta=0.1, lam=1e-4, steps=4, batch_size=50)
+    assert calm.shape == (4,) and np.all(np.isfinite(calm))
+    blown = step_losses(X_train, y_train, eta=10.0, lam=10.0, steps=50, batch_size=50)
+    assert len(blown) < 50 and not np.isfinite(blown[-1]) and np.all(np.isfinite(blown[:-1]))
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda X, y, Xt, yt: grid_search(X.transpose(0, 3, 1, 2), y, Xt, yt, [0.1], [0.0],
+                                          epochs=1), "X_train"),
+        (lambda X, y, Xt, yt: grid_search(X, np.eye(10)[y], Xt, yt, [0.1], [0.0], epochs=1),
+         "y_train"),
+        (lambda X, y, Xt, yt: grid_search(X, y, Xt, yt + 10, [0.1], [0.0], epochs=1), "y_test"),
+        (lambda X, y, Xt, yt: grid_search(X, y, Xt, yt, [], [0.0], epochs=1), "etas"),
+        (lambda X, y, Xt, yt: grid_search(X, y, Xt, yt, [0.1], [-1.0], epochs=1), "lambdas"),
+        (lambda X, y, Xt, yt: grid_search(X, y, Xt, yt, [0.1], [0.0], epochs=0), "epochs"),
+        (lambda X, y, Xt, yt: train_cnn(X, y, eta=0.1, lam=0.0, epochs=1, batch_size=10**6),
+         "batch_size"),
+        (lambda X, y, Xt, yt: train_cnn(np.where(X > 0.5, np.nan, X), y, eta=0.1, lam=0.0,
+                                        epochs=1), "X_train"),
+    ],
+)
+def test_training_bad_input_raises_value_error_naming_the_parameter(digits, call, name):
+    with pytest.raises(ValueError, match=name):
+        call(*digits)
+
+
+# ----------------------------------------------------------------------------- epochs knob
+def test_grid_epochs_reads_the_environment_variable(monkeypatch):
+    monkeypatch.delenv(GRID_EPOCHS_VARIABLE, raising=False)
+    assert grid_epochs() == DEFAULT_GRID_EPOCHS
+    monkeypatch.setenv(GRID_EPOCHS_VARIABLE, " 5 ")
+    assert grid_epochs() == 5
+    for bad in ("0", "-3", "2.5", "five"):
+        monkeypatch.setenv(GRID_EPOCHS_VARIABLE, bad)
+        with pytest.raises(ValueError, match=GRID_EPOCHS_VARIABLE):
+            grid_epochs()
+
+
+# ----------------------------------------------------------------------------- heatmap
+def test_plot_accuracy_grid_labels_ticks_by_value_and_marks_diverged_cells():
+    etas, lambdas = np.logspace(-5, 1, 7), np.array([0.0, 1e-3, 0.25])
+    accuracy = np.linspace(0, 1, 21).reshape(7, 3)
+    accuracy[6, 2] = accuracy[5, 2] = np.nan
+    ax = plot_accuracy_grid(accuracy, etas, lambdas, title="test accuracy", mark=(3, 1))
+    assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["$10^{-5}$", "$10^{-4}$"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "$10^{-3}$", "0.25"]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("diverged") == 2 and "0.50" in texts and "nan" not in texts
+    assert "eta" in ax.get_ylabel() and "lambda" in ax.get_xlabel()
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="accuracy"):
+        plot_accuracy_grid(accuracy.T, etas, lambdas)
