@@ -1,1 +1,77 @@
-"""course_utils: the from-scratch CNN library of the CNN course unit."""
+"""course_utils: the from-scratch CNN library of the CNN course unit.
+
+Everything a notebook needs is importable from here::
+
+    from course_utils import CNN, Adam, LRELU, softmax, CostCrossEntropy, load_mnist, onehot
+
+The modules, bottom to top (lower ones never import higher ones):
+
+- ``convolution``: convolve2d, cross-correlation, im2col, Toeplitz forms, output sizes
+- ``activations``, ``costs``, ``schedulers``: the lecture's building blocks
+- ``data``: offline MNIST, the 8x8 digits, the sample photograph
+- ``layers``: convolution, pooling, flatten, dense and output layers (forward and backward)
+- ``cnn``: the CNN model builder
+- ``plotting``, ``checks``, ``grade``, ``keras_models``: figures, homework self-checks,
+  grading, and the Keras side (the only module that imports TensorFlow; import it
+  explicitly: ``from course_utils.keras_models import keras``).
+"""
+
+from .activations import LRELU, RELU, derivate, identity, sigmoid, softmax
+from .cnn import CNN
+from .convolution import (
+    conv2d_matrix,
+    conv_output_size,
+    convolve2d,
+    cross_correlate2d,
+    pool_output_size,
+    same_padding,
+    toeplitz_matrix,
+)
+from .costs import CostCrossEntropy, CostLogReg, CostOLS
+from .data import load_digits, load_mnist, load_photo, onehot
+from .layers import (
+    Convolution2DLayer,
+    Convolution2DLayerOPT,
+    FlattenLayer,
+    FullyConnectedLayer,
+    OutputLayer,
+    Pooling2DLayer,
+)
+from .schedulers import Adagrad, AdagradMomentum, Adam, Constant, Momentum, RMS_prop, Scheduler
+
+__all__ = [
+    "CNN",
+    "Adagrad",
+    "AdagradMomentum",
+    "Adam",
+    "Constant",
+    "Convolution2DLayer",
+    "Convolution2DLayerOPT",
+    "CostCrossEntropy",
+    "CostLogReg",
+    "CostOLS",
+    "FlattenLayer",
+    "FullyConnectedLayer",
+    "LRELU",
+    "Momentum",
+    "OutputLayer",
+    "Pooling2DLayer",
+    "RELU",
+    "RMS_prop",
+    "Scheduler",
+    "conv2d_matrix",
+    "conv_output_size",
+    "convolve2d",
+    "cross_correlate2d",
+    "derivate",
+    "identity",
+    "load_digits",
+    "load_mnist",
+    "load_photo",
+    "onehot",
+    "pool_output_size",
+    "same_padding",
+    "sigmoid",
+    "softmax",
+    "toeplitz_matrix",
+]

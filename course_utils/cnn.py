@@ -90,8 +90,7 @@ class CNN:
 
     The weights are created by the first fit() for the shape of its images; a later
     fit() continues training from the current weights and scheduler states (as Keras
-    does). To start again from scratch, build a new CNN. Adding a layer after fit()
-    changes the architecture, so the next fit() creates all weights anew.
+    does). To start again from scratch, build a new CNN.
     """
 
     def __init__(
