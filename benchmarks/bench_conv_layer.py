@@ -49,7 +49,7 @@ def compare(batch: int, channels: int, maps: int, size: int, rng) -> list[str]:
 
     # TensorFlow gets the same numbers in its layout: kernel (kh, kw, C, F), images NHWC.
     kernel = layer.params["kernel"]  # (C, F, kh, kw)
-    K = tf.Variable(np.ascontiguousarray(kernel.transpose(2, 3, 0, 1)))
+    K = tf.Variable(np.ascontiguousarray(kernel.transpose(2, 3, 0, 1), dtype=np.float32))
     b = tf.Variable(layer.params["bias"].astype(np.float32))
     X_tf = tf.constant(X.transpose(0, 2, 3, 1))
     dA_tf = tf.constant(dA.transpose(0, 2, 3, 1))

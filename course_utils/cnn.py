@@ -452,10 +452,16 @@ class CNN:
         if not np.all(np.isfinite(prediction)):
             raise _Diverged
         delta = self.layers[-1]._backward(t_batch)  # the output layer starts from the cost
-        for layer in reversed(self.layers[:-1]):
+        for index in range(len(self.layers) - 2, -1, -1):
             if not np.all(np.isfinite(delta)):
                 raise _Diverged
-            delta = layer._backward(delta)
+            layer = self.layers[index]
+            if index == 0 and isinstance(layer, Convolution2DLayerOPT):
+                # Nothing lies below the first layer, so its input gradient would be thrown
+                # away: skip it (kh*kw matrix products and their scatter-add per step).
+                layer._backward(delta, input_gradient=False)
+            else:
+                delta = layer._backward(delta)
         for layer, key, _ in self._param_schedulers:
             if not np.all(np.isfinite(layer.grads[key])):
                 raise _Diverged

@@ -132,18 +132,18 @@ def build_cnn(
     eta: float = 0.1,
     lam: float = 1e-4,
     *,
-    padding: str = "valid",
+    padding: str = "same",
     seed: int | None = None,
     steps_per_execution: int = 1,
 ) -> keras.Model:
     """The lecture's small CNN, compiled for plain SGD on categorical cross-entropy.
 
-    Layers (shapes for the default 8 x 8 x 1 digits):
+    Layers (shapes for the default 8 x 8 x 1 digits and padding="same"):
 
         Input (H, W, C)                                   (8, 8, 1)
-        Conv2D(filters, kernel_size x kernel_size, ReLU)  (6, 6, 10)   "valid": H - k + 1
-        MaxPooling2D(2 x 2, stride 2)                     (3, 3, 10)
-        Flatten                                           (90,)
+        Conv2D(filters, kernel_size x kernel_size, ReLU)  (8, 8, 10)  "valid": (6, 6, 10)
+        MaxPooling2D(2 x 2, stride 2)                     (4, 4, 10)          (3, 3, 10)
+        Flatten                                           (160,)              (90,)
         Dense(dense_units, ReLU)                          (50,)
         Dense(n_classes, softmax)                         (10,)
 
@@ -152,7 +152,8 @@ def build_cnn(
     eta: learning rate of keras.optimizers.SGD (no momentum).
     lam: L2 strength; every kernel (not the biases) adds lam * sum(w**2) to the loss,
         so each SGD step also shrinks w by the factor (1 - 2 * eta * lam).
-    padding: "valid" (the lecture's choice) or "same".
+    padding: "same" (zeros around the border keep the 8 x 8 map; on such small images this
+        measurably helps held-out accuracy) or "valid" (the lecture's choice: H - k + 1).
     seed: if given, keras.utils.set_random_seed(seed) runs first, so the same seed gives
         the same initial weights (it also seeds Python's and NumPy's global generators).
     steps_per_execution: SGD steps per call into TensorFlow; more steps per call means
@@ -190,11 +191,15 @@ def build_cnn(
             f"kernel_size={kernel_size} is larger than the {height} x {width} input; use "
             f"kernel_size <= {min(height, width)} or padding='same'."
         )
-    conv_size = min(height, width) - kernel_size + 1 if padding == "valid" else min(height, width)
-    if conv_size < 2:
+    if min(height, width) < 2:
         raise ValueError(
-            f"kernel_size={kernel_size} leaves a {conv_size} x {conv_size} feature map, too small "
-            f"for the 2 x 2 max pooling; use kernel_size <= {min(height, width) - 1} or "
+            f"input_shape={tuple(input_shape)} is too small for the 2 x 2 max pooling; images "
+            f"need at least 2 x 2 pixels."
+        )
+    if padding == "valid" and min(height, width) - kernel_size + 1 < 2:
+        raise ValueError(
+            f"kernel_size={kernel_size} with padding='valid' leaves a feature map smaller than "
+            f"the 2 x 2 max pooling; use kernel_size <= {min(height, width) - 1} or "
             f"padding='same'."
         )
     if seed is not None:

@@ -31,10 +31,11 @@ from collections.abc import Callable
 import numpy as np
 from autograd import grad as _autograd_grad
 from autograd import make_vjp as _autograd_make_vjp
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validation import finite_array, positive_int
-from .activations import LRELU, RELU, derivate, identity, sigmoid, softmax
-from .convolution import col2im, im2col, pad_input, same_padding
+from .activations import LRELU, LRELU_SLOPE, RELU, derivate, identity, sigmoid, softmax
+from .convolution import pad_input, same_padding
 
 __all__ = [
     "Convolution2DLayer",
@@ -79,6 +80,47 @@ def _activation_backward(act_func: Callable, Z: np.ndarray, dA: np.ndarray) -> n
         vjp, _ = _autograd_make_vjp(act_func)(Z)
         dZ = vjp(dA)
     return np.asarray(dZ, dtype=Z.dtype)
+
+
+def _activate_fast(act_func: Callable, Z: np.ndarray) -> np.ndarray:
+    """act_func(Z) for the vectorised layers, with LRELU in one pass.
+
+    For 0 < slope < 1, max(z, slope * z) is z where z > 0 and slope * z elsewhere: the
+    same numbers as LRELU's np.where, without its comparison mask (the activation is a
+    noticeable part of a conv layer's time).
+    """
+    if act_func is LRELU:
+        A = Z.dtype.type(LRELU_SLOPE) * Z
+        return np.maximum(A, Z, out=A)  # out=: no second temporary of Z's size
+    return np.asarray(act_func(Z), dtype=Z.dtype)
+
+
+def _activation_backward_fast(act_func: Callable, Z: np.ndarray, dA: np.ndarray) -> np.ndarray:
+    """_activation_backward for the vectorised layers, with LRELU's f'(Z) * dA branch-free.
+
+    maximum(Z > 0, slope) is 1 where Z > 0 and slope elsewhere: exactly f'(Z). np.where (and
+    any masked copy) branches on every element, and the signs of Z are as good as random, so
+    the CPU mispredicts half of those branches: the arithmetic form is several times faster.
+    """
+    if act_func is LRELU:
+        dZ = np.maximum(Z > 0, Z.dtype.type(LRELU_SLOPE))
+        dZ *= dA
+        return dZ
+    return _activation_backward(act_func, Z, dA)
+
+
+def _im2col(X_padded: np.ndarray, kh: int, kw: int, vs: int, hs: int) -> np.ndarray:
+    """convolution.im2col without its input checks (the layer checked X in forward()).
+
+    (N, C, H, W) -> (N, C*kh*kw, out_h*out_w). sliding_window_view gives every window as a
+    view (no copy); the transpose puts (c, a, b) before the positions and the reshape
+    makes the one copy.
+    """
+    n_images, channels = X_padded.shape[:2]
+    windows = sliding_window_view(X_padded, (kh, kw), axis=(2, 3))[:, :, ::vs, ::hs]
+    out_h, out_w = windows.shape[2:4]
+    cols = windows.transpose(0, 1, 4, 5, 2, 3)
+    return cols.reshape(n_images, channels * kh * kw, out_h * out_w)
 
 
 def _init_scale(act_func: Callable, fan_in: int, fan_out: int) -> float:
@@ -409,9 +451,11 @@ class Convolution2DLayerOPT(Convolution2DLayer):
     im2col unrolls every kh x kw window of the padded batch into a column,
     cols (N, C*kh*kw, out_h*out_w), so the whole convolution becomes one matrix product
         Z = kernel_matrix @ cols,   kernel_matrix (F, C*kh*kw)
-    Backward is two more products: dkernel = sum_n dZ_n @ cols_n^T and
-    dcols = kernel_matrix^T @ dZ, folded back into an image by col2im (which adds up
-    the pixels shared by overlapping windows). Notebook 05 explains im2col.
+    Backward is more products: dkernel = sum_n dZ_n @ cols_n^T, and for dX one
+    (C, F) @ dZ product per kernel tap (a, b), added onto the pixels that tap read (col2im
+    fused with the product, which adds up the pixels shared by overlapping windows).
+    No Python loop runs over images, channels or pixels; only over the kh*kw taps.
+    Notebook 05 explains im2col and measures this layer against the loop version.
     """
 
     def _kernel_matrix(self, kernel: np.ndarray) -> np.ndarray:
@@ -419,36 +463,68 @@ class Convolution2DLayerOPT(Convolution2DLayer):
         # matches the row order of im2col's columns.
         return kernel.transpose(1, 0, 2, 3).reshape(self.feature_maps, -1)
 
+    def _pad(self, X: np.ndarray) -> np.ndarray:
+        """X with the layer's zeros around it (X itself if there are none); sets _pads."""
+        n_images, channels, height, width = X.shape
+        top, bottom, left, right = self._pads = self.padding(height, width)
+        if top == bottom == left == right == 0:
+            return X
+        # np.zeros + one slice assignment: several times cheaper than np.pad on small batches
+        X_padded = np.zeros(
+            (n_images, channels, height + top + bottom, width + left + right), dtype=X.dtype
+        )
+        X_padded[:, :, top : top + height, left : left + width] = X
+        return X_padded
+
     def _forward(self, X: np.ndarray) -> np.ndarray:
         kernel, bias = self._weights(X.dtype)
-        X_padded, self._pads = pad_input(
-            X, self.pad, self.kernel_height, self.kernel_width, self.v_stride, self.h_stride
-        )
-        cols = im2col(X_padded, self.kernel_height, self.kernel_width, self.v_stride, self.h_stride)
+        kh, kw, vs, hs = self.kernel_height, self.kernel_width, self.v_stride, self.h_stride
+        # Let go of the previous batch's columns before building new ones: otherwise both
+        # buffers, the largest arrays of a training step, are alive at once.
+        self._cols = self._Z = None
+        X_padded = self._pad(X)
+        cols = _im2col(X_padded, kh, kw, vs, hs)  # (N, C*kh*kw, P), P = out_h*out_w
         n_images, _, padded_h, padded_w = X_padded.shape
-        out_h = (padded_h - self.kernel_height) // self.v_stride + 1
-        out_w = (padded_w - self.kernel_width) // self.h_stride + 1
-        Z = np.matmul(self._kernel_matrix(kernel), cols)  # (N, F, out_h*out_w)
-        Z = Z.reshape(n_images, self.feature_maps, out_h, out_w) + bias[None, :, None, None]
+        out_h, out_w = (padded_h - kh) // vs + 1, (padded_w - kw) // hs + 1
+        # (F, C*kh*kw) @ (N, C*kh*kw, P) -> (N, F, P): already in (N, F, ...) order, so
+        # no transpose of the output is needed
+        Z = np.matmul(self._kernel_matrix(kernel), cols)
+        Z += bias[:, None]  # in place: no second array of Z's size
+        Z = Z.reshape(n_images, self.feature_maps, out_h, out_w)
         self._X_shape, self._padded_shape, self._cols, self._Z = X.shape, X_padded.shape, cols, Z
-        return np.asarray(self.act_func(Z), dtype=X.dtype)
+        return _activate_fast(self.act_func, Z)
 
-    def _backward(self, dA: np.ndarray) -> np.ndarray:
+    def _backward(self, dA: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+        """As Convolution2DLayer._backward. input_gradient=False skips dX (returns None):
+        the CNN's first layer has nothing below it that needs dX."""
         kernel, _ = self._weights(dA.dtype)
-        n_images = dA.shape[0]
-        dZ = _activation_backward(self.act_func, self._Z, dA)
-        dZ_flat = dZ.reshape(n_images, self.feature_maps, -1)  # (N, F, P)
-        # dkernel_matrix[f, k] = sum over images n and positions p of dZ[n, f, p] * cols[n, k, p]
-        dkernel_matrix = np.tensordot(dZ_flat, self._cols, axes=([0, 2], [0, 2]))
+        kh, kw, vs, hs = self.kernel_height, self.kernel_width, self.v_stride, self.h_stride
+        n_images, _, out_h, out_w = dA.shape
+        dZ = _activation_backward_fast(self.act_func, self._Z, dA)
+        dZ_flat = dZ.reshape(n_images, self.feature_maps, out_h * out_w)  # (N, F, P)
+        # dkernel_matrix[f, k] = sum_n sum_p dZ[n, f, p] * cols[n, k, p]: one small product per
+        # image (cols transposed as a view, BLAS reads it as is), then a sum over images.
+        # (tensordot would first copy cols into a (C*kh*kw, N*P) matrix.)
+        dkernel_matrix = np.matmul(dZ_flat, self._cols.transpose(0, 2, 1)).sum(axis=0)
         dkernel = dkernel_matrix.reshape(
-            self.feature_maps, self.input_channels, self.kernel_height, self.kernel_width
+            self.feature_maps, self.input_channels, kh, kw
         ).transpose(1, 0, 2, 3)
-        dcols = np.matmul(self._kernel_matrix(kernel).T, dZ_flat)  # (N, C*kh*kw, P)
-        dX_padded = col2im(
-            dcols, self._padded_shape, self.kernel_height, self.kernel_width,
-            self.v_stride, self.h_stride,
-        )
         self.grads = {"kernel": np.ascontiguousarray(dkernel), "bias": dZ.sum(axis=(0, 2, 3))}
+        if not input_gradient:
+            return None
+        # dX: kernel tap (a, b) sent X_pad[n, c, i*vs + a, j*hs + b] * kernel[c, f, a, b] to
+        # Z[n, f, i, j], so it sends back kernel[:, :, a, b] @ dZ[n, :, i, j] to that pixel.
+        # One (C, F) @ (N, F, P) product per tap, added onto the pixels the tap touched
+        # (col2im fused with the product): the (N, C*kh*kw, P) buffer of dcols = kernel^T @ dZ
+        # is never built, which keeps a training step's peak memory down.
+        n_images, channels = self._padded_shape[:2]
+        dX_padded = np.zeros(self._padded_shape, dtype=dA.dtype)
+        for a in range(kh):
+            rows = slice(a, a + vs * (out_h - 1) + 1, vs)
+            for b in range(kw):
+                columns = slice(b, b + hs * (out_w - 1) + 1, hs)
+                tap = np.matmul(kernel[:, :, a, b], dZ_flat)  # (N, C, P)
+                dX_padded[:, :, rows, columns] += tap.reshape(n_images, channels, out_h, out_w)
         return self._unpad(dX_padded)
 
 
@@ -521,17 +597,23 @@ class Pooling2DLayer(Layer):
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
         _, out_h, out_w = self.output_shape(X.shape[1:])
-        result = None
-        for offset, rows, cols in self._offsets(out_h, out_w):
-            values = X[:, :, rows, cols]  # entry (a, b) of every window
-            if result is None:
-                result = values.copy()
-                argmax = np.zeros(values.shape, dtype=np.intp)
-            elif self.pooling == "max":
-                # strictly greater: on ties the earlier offset keeps the gradient
+        offsets = self._offsets(out_h, out_w)
+        _, rows, cols = next(offsets)
+        result = X[:, :, rows, cols].copy()  # entry (0, 0) of every window
+        # argmax: the offset a*kw + b of each window's maximum, in the smallest integer type
+        # that holds kh*kw - 1 (a uint8 for every usual window: less memory to write and compare)
+        index_type = np.min_scalar_type(self.kernel_height * self.kernel_width - 1)
+        argmax = np.zeros(result.shape, dtype=index_type)
+        for offset, rows, cols in offsets:
+            values = X[:, :, rows, cols]  # entry (a, b) of every window, a strided view
+            if self.pooling == "max":
+                # Strictly greater: on ties the earlier offset keeps the gradient. Offsets come
+                # in increasing order, so "argmax = offset where larger" is a maximum of
+                # argmax and larger * offset: plain element-wise ufuncs, several times faster
+                # than boolean indexing or np.copyto(where=) on these strided views.
                 larger = values > result
-                result[larger] = values[larger]
-                argmax[larger] = offset
+                np.maximum(argmax, larger * index_type.type(offset), out=argmax)
+                np.maximum(result, values, out=result)
             else:
                 result += values
         if self.pooling == "average":
@@ -545,14 +627,20 @@ class Pooling2DLayer(Layer):
         X_shape, dtype = self._X_shape_dtype
         dX = np.zeros(X_shape, dtype=dtype)
         _, _, out_h, out_w = dA.shape
+        # Windows that do not overlap (stride >= window) never share a pixel: each offset's
+        # pixels receive exactly one value, dA where the offset was the maximum, else 0,
+        # written straight into dX by multiply(out=) (no temporary, no masked copy).
+        disjoint = self.v_stride >= self.kernel_height and self.h_stride >= self.kernel_width
         if self.pooling == "average":
             share = dA / dtype.type(self.kernel_height * self.kernel_width)
         for offset, rows, cols in self._offsets(out_h, out_w):
-            if self.pooling == "max":
+            if self.pooling == "average":
+                dX[:, :, rows, cols] += share
+            elif disjoint:
+                np.multiply(dA, self._argmax == offset, out=dX[:, :, rows, cols])
+            else:
                 # += because with overlapping windows one pixel can be the max of several
                 dX[:, :, rows, cols] += np.where(self._argmax == offset, dA, 0)
-            else:
-                dX[:, :, rows, cols] += share
         return dX
 
     def __repr__(self) -> str:

@@ -43,19 +43,27 @@ def digits():
 
 # ----------------------------------------------------------------------------- build_cnn
 def test_build_cnn_layer_shapes_and_parameter_count():
-    model = build_cnn()
+    model = build_cnn()  # "same" padding keeps the 8 x 8 map
     shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
-    assert shapes == [(6, 6, 10), (3, 3, 10), (90,), (50,), (10,)]
-    # conv 3*3*1*10 + 10, hidden 90*50 + 50, output 50*10 + 10
-    assert model.count_params() == 100 + 4550 + 510
+    assert shapes == [(8, 8, 10), (4, 4, 10), (160,), (50,), (10,)]
+    # conv 3*3*1*10 + 10, hidden 160*50 + 50, output 50*10 + 10
+    assert model.count_params() == 100 + 8050 + 510
     assert model.output_shape == (None, 10)
 
 
-def test_build_cnn_same_padding_keeps_the_image_size():
-    model = build_cnn(input_shape=(8, 8, 1), filters=4, dense_units=7, n_classes=3, padding="same")
+def test_build_cnn_valid_padding_is_the_lectures_model():
+    model = build_cnn(padding="valid")
     shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
-    assert shapes == [(8, 8, 4), (4, 4, 4), (64,), (7,), (3,)]
-    assert model.count_params() == (9 * 4 + 4) + (64 * 7 + 7) + (7 * 3 + 3)
+    assert shapes == [(6, 6, 10), (3, 3, 10), (90,), (50,), (10,)]
+    assert model.count_params() == 100 + 4550 + 510
+
+
+def test_build_cnn_other_sizes():
+    model = build_cnn(input_shape=(9, 7, 2), filters=4, kernel_size=2, dense_units=7,
+                      n_classes=3, padding="valid")
+    shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
+    assert shapes == [(8, 6, 4), (4, 3, 4), (48,), (7,), (3,)]
+    assert model.count_params() == (2 * 2 * 2 * 4 + 4) + (48 * 7 + 7) + (7 * 3 + 3)
 
 
 def test_build_cnn_sets_sgd_learning_rate_loss_and_metric():
@@ -96,8 +104,8 @@ def test_build_cnn_same_seed_same_weights_other_seed_other_weights():
         ({"input_shape": (8, 8)}, "input_shape"),
         ({"n_classes": 1}, "n_classes"),
         ({"filters": 0}, "filters"),
-        ({"kernel_size": 9}, "kernel_size"),
-        ({"kernel_size": 8}, "kernel_size"),
+        ({"kernel_size": 9, "padding": "valid"}, "kernel_size"),
+        ({"kernel_size": 8, "padding": "valid"}, "kernel_size"),
         ({"dense_units": 2.5}, "dense_units"),
         ({"eta": 0.0}, "eta"),
         ({"eta": float("nan")}, "eta"),

@@ -100,6 +100,19 @@ def test_conv_forward_matches_keras_conv2d(case, conv_class, act, dtype):
     np.testing.assert_allclose(result, expected, rtol=DTYPES[dtype], atol=DTYPES[dtype])
 
 
+@pytest.mark.parametrize("conv_class", [Convolution2DLayer, Convolution2DLayerOPT])
+@pytest.mark.parametrize("pad, keras_pad", [(1, ((1, 1), (1, 1))), ((2, 0), ((2, 2), (0, 0))),
+                                            ((0, 3), ((0, 0), (3, 3)))])
+def test_explicit_padding_matches_keras_zero_padding_then_valid_conv(conv_class, pad, keras_pad):
+    ours = conv_class(2, 3, 3, 2, 2, 1, pad=pad, act_func=identity, seed=13)
+    ours.params["bias"] = np.array([0.1, -0.2, 0.3])
+    X = np.random.default_rng(14).normal(size=(2, 2, 7, 6))
+    conv = keras_conv(Convolution2DLayerOPT(2, 3, 3, 2, 2, 1, pad="valid", seed=13), "float64")
+    conv.set_weights([keras_kernel(ours.params["kernel"]), ours.params["bias"]])
+    padded = keras.layers.ZeroPadding2D(keras_pad, dtype="float64")(to_keras(X))
+    np.testing.assert_allclose(ours.forward(X), from_keras(conv(padded)), rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("pad", ["same", "valid"])
 @pytest.mark.parametrize("size", [5, 6, 7, 28])
 @pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5])
