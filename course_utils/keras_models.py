@@ -486,11 +486,11 @@ def plot_accuracy_grid(
             value = accuracy[i, j]
             if np.isfinite(value):
                 colour = "black" if value > 0.6 else "white"
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9, color=colour)
+                ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=9, color=colour)
             else:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
                                        edgecolor="0.6", linewidth=0))
-                ax.text(j, i, "diverged", ha="center", va="center", fontsize=7, color="0.2",
+                ax.text(j, i, "diverged", ha="center", va="center", fontsize=8, color="0.2",
                         bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     if mark is not None:
         i, j = mark

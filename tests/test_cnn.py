@@ -195,6 +195,27 @@ def test_layer_scheduler_overrides_the_model_scheduler(data):
     assert kinds == ["Constant", "Constant", "Adam", "Adam"]
 
 
+@pytest.mark.parametrize("optimized", [True, False])
+def test_one_fit_step_is_one_gradient_descent_step_through_the_public_layer_api(data, optimized):
+    (X, t, _), _ = data
+    X, t, eta, lam = X[:12], t[:12], 0.1, 0.01
+    model = small_model(seed=6, scheduler=Constant(eta=eta), optimized=optimized)
+    model._initialise(X.shape[1:])
+    by_hand = copy.deepcopy(model)
+    A = X
+    for layer in by_hand.layers:
+        A = layer.forward(A)
+    delta = by_hand.layers[-1].backward(t)
+    for layer in reversed(by_hand.layers[:-1]):
+        delta = layer.backward(delta)
+    model.fit(X, t, epochs=1, batches=1, lam=lam, progress=False)  # one step, whole batch
+    for mine, theirs in zip(model.layers, by_hand.layers):
+        for key, value in theirs.params.items():
+            decay = lam * value if key in ("kernel", "weights") else 0
+            expected = value - eta * (theirs.grads[key] + decay)
+            np.testing.assert_allclose(mine.params[key], expected, rtol=1e-10, atol=1e-14)
+
+
 def test_lam_adds_weight_decay_to_weights_but_not_to_biases(data):
     (X, t, _), _ = data
     # with Constant(eta) one step changes W by eta * (grad + lam * W): compare lam=0 and lam=1

@@ -205,7 +205,7 @@ def test_plot_accuracy_grid_labels_ticks_by_value_and_marks_diverged_cells():
     assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["$10^{-5}$", "$10^{-4}$"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "$10^{-3}$", "0.25"]
     texts = [t.get_text() for t in ax.texts]
-    assert texts.count("diverged") == 2 and "0.50" in texts and "nan" not in texts
+    assert texts.count("diverged") == 2 and "0.500" in texts and "nan" not in texts
     assert "eta" in ax.get_ylabel() and "lambda" in ax.get_xlabel()
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="accuracy"):
