@@ -48,6 +48,34 @@ def best_time(func: Callable[[], object], repeat: int = 5, min_run: float = 0.05
     return best
 
 
+def best_times(funcs: dict[str, Callable[[], object]], rounds: int = 7, min_run: float = 0.05,
+               budget: float = 8.0) -> dict[str, float]:
+    """Seconds per call of each function, timed in interleaved rounds; minimum per function.
+
+    Every round times every function once (each for at least `min_run` seconds), so a
+    slow spell of the machine hits all of them alike and their RATIOS stay meaningful
+    even when the absolute times drift. Rounds stop early when `budget` seconds are used.
+    """
+    numbers, best = {}, {}
+    for name, func in funcs.items():  # warm-up call, and how many calls make min_run
+        start = time.perf_counter()
+        func()
+        first = max(time.perf_counter() - start, 1e-9)
+        numbers[name], best[name] = max(1, int(min_run / first)), first
+    if QUICK:
+        return best
+    start_all = time.perf_counter()
+    for _ in range(rounds):
+        for name, func in funcs.items():
+            start = time.perf_counter()
+            for _ in range(numbers[name]):
+                func()
+            best[name] = min(best[name], (time.perf_counter() - start) / numbers[name])
+        if time.perf_counter() - start_all > budget:
+            break
+    return best
+
+
 def ratio_line(label: str, ratio: float, goal: float | None = None, better: str = "<=") -> str:
     """One result line, e.g. 'convolve2d fft / scipy fftconvolve (49x49): 1.12x  (goal <= 1.5) OK'.
 

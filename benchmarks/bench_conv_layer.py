@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
-from _common import QUICK, best_time, header, ms, ratio_line
+from _common import QUICK, best_time, best_times, header, ms, ratio_line
 from course_utils.activations import LRELU, LRELU_SLOPE
 from course_utils.keras_models import tf
 from course_utils.layers import Convolution2DLayer, Convolution2DLayerOPT
@@ -66,9 +66,12 @@ def compare(batch: int, channels: int, maps: int, size: int, rng) -> list[str]:
                         rtol=1e-4, atol=1e-2)
     )
 
-    t_ours = best_time(ours)
-    t_compiled = best_time(lambda: compiled(X_tf, K, b, dA_tf))
-    t_eager = best_time(lambda: tf_step(X_tf, K, b, dA_tf))
+    times = best_times({
+        "ours": ours,
+        "compiled": lambda: compiled(X_tf, K, b, dA_tf),
+        "eager": lambda: tf_step(X_tf, K, b, dA_tf),
+    })
+    t_ours, t_compiled, t_eager = times["ours"], times["compiled"], times["eager"]
     small = slice(0, 2 if QUICK else 5)  # the loop layer is slow: time it on a few images
     X_small, dA_small = X[small], dA[small]
 

@@ -41,6 +41,8 @@ from .schedulers import Adagrad, AdagradMomentum, Adam, Constant, Momentum, RMS_
 
 __all__ = [
     "CNN",
+    "LRELU",
+    "RELU",
     "Adagrad",
     "AdagradMomentum",
     "Adam",
@@ -52,11 +54,9 @@ __all__ = [
     "CostOLS",
     "FlattenLayer",
     "FullyConnectedLayer",
-    "LRELU",
     "Momentum",
     "OutputLayer",
     "Pooling2DLayer",
-    "RELU",
     "RMS_prop",
     "Scheduler",
     "conv2d_matrix",
