@@ -110,3 +110,13 @@ def test_notebook_downloads_nothing_and_reads_data_through_the_package(path):
 def test_notebooks_are_numbered_in_order():
     numbers = [int(p.name[:2]) for p in NOTEBOOKS]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+
+
+def test_the_readme_example_runs_and_learns(capsys):
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"```python\n(import numpy as np\nfrom course_utils import CNN.*?)```", readme, re.S)
+    assert match, "README.md lost its package example"
+    namespace: dict = {}
+    exec(compile(match.group(1), "README.md", "exec"), namespace)
+    assert "Total parameters: 101,146" in capsys.readouterr().out
+    assert namespace["scores"]["val_acc"][-1] > 0.85
