@@ -2,17 +2,21 @@
 
 Architecture (both): conv 3x3, 8 maps, "same", LRELU -> max pool 2x2 stride 2 -> conv 3x3,
 16 maps, "same", LRELU -> max pool 2x2 stride 2 -> flatten -> dense 64 LRELU -> dense 10
-softmax; categorical cross-entropy, Adam(1e-3, 0.9, 0.999). Data: the first 2,000 MNIST
-images of a seeded random subset of course_utils.data.load_mnist (float32), batches of 50 (40 steps per epoch).
+softmax; categorical cross-entropy, Adam(1e-3, 0.9, 0.999). Data: 2,000 MNIST images (a
+seeded random subset of course_utils.data.load_mnist, all ten classes, float32), batches
+of 50 (40 steps per epoch). Same architecture, data, batch size and dtype; the weights'
+random initial values differ (that costs nothing either way).
 
 Both are timed as a user runs them: our CNN.fit(..., progress=True) with its tqdm bar and
 per-epoch scores, Keras model.fit(..., verbose=1) with its progress bar and accuracy
 metric. The bars are written into memory buffers, so they cost what they cost without
 flooding this output. Each fit runs EPOCHS epochs after a warm-up fit (Keras traces its
-graph there); seconds per epoch = fit time / EPOCHS, best of REPEATS fits.
+graph there); seconds per epoch = fit time / EPOCHS, best of REPEATS fits, ours and
+Keras' fits alternating. Both get this machine's 2 cores (our fit runs BLAS on one
+thread by choice: see course_utils/cnn.py).
 
-After the ratio, a breakdown of our epoch (what each layer's forward and backward, the
-optimiser and the per-epoch scoring cost) says where the time goes.
+After the ratio, a breakdown of our epoch (each layer's forward and backward, the
+optimiser, the per-epoch scoring pass and the rest) says where the time goes.
 
 Run: .venv/bin/python benchmarks/bench_cnn_epoch.py   (BENCH_QUICK=1 for a toy run)
 """
@@ -29,8 +33,8 @@ from collections import defaultdict
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-
 from _common import QUICK, header, ratio_line
+
 from course_utils.activations import LRELU, LRELU_SLOPE, softmax
 from course_utils.cnn import CNN
 from course_utils.costs import CostCrossEntropy

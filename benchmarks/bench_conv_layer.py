@@ -21,8 +21,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-
 from _common import QUICK, best_time, best_times, header, ms, ratio_line
+
 from course_utils.activations import LRELU, LRELU_SLOPE
 from course_utils.keras_models import tf
 from course_utils.layers import Convolution2DLayer, Convolution2DLayerOPT

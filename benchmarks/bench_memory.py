@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-import numpy as np
-
-from _common import QUICK, header, ratio_line
+from _common import header, ratio_line
 from bench_cnn_epoch import BATCH, N_IMAGES, mnist_subset, our_cnn
 
 MB = 2**20

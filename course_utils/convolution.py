@@ -77,15 +77,16 @@ def _padding_amounts(
 ) -> tuple[int, int, int, int]:
     """Translate `pad` into zeros (top, bottom, left, right); see pad_input."""
     if isinstance(pad, str):
-        name = pad.lower()
-        if name == "same":
+        if pad == "same":
             top, bottom = same_padding(height, kernel_height, v_stride)
             left, right = same_padding(width, kernel_width, h_stride)
             return top, bottom, left, right
-        if name == "valid":
+        if pad == "valid":
             return 0, 0, 0, 0
+        # lower case only, as Convolution2DLayer: the same name must work in both places
+        hint = f"; did you mean {pad.lower()!r}?" if pad.lower() in _PAD_NAMES else "."
         raise ValueError(
-            f"pad must be one of {_PAD_NAMES}, an int or a pair (ph, pw), got {pad!r}."
+            f"pad must be one of {_PAD_NAMES}, an int or a pair (ph, pw), got {pad!r}{hint}"
         )
     if isinstance(pad, (tuple, list)):
         if len(pad) != 2:
@@ -118,7 +119,7 @@ def pad_input(
     X : ndarray, shape (N, C, H, W)
         Batch of images (batch, channels, height, width).
     pad : "same", "valid", int or (ph, pw)
-        "same": exactly what TensorFlow/Keras do, so that the output has
+        Names are lower case, as in Convolution2DLayer. "same": exactly what TensorFlow/Keras do, so that the output has
         ceil(H / v_stride) x ceil(W / h_stride) positions; when the total
         padding of an axis is odd, the extra zero goes at the bottom/right
         (see `same_padding`). "valid": no padding. An int p adds p zeros on
@@ -187,13 +188,10 @@ def im2col(
         kernel.reshape(F, -1) @ cols has shape (N, F, out_h * out_w).
     """
     X = finite_array("X", X, ndim=4, layout="(N, C, H, W)")
-    kernel_height = positive_int("kernel_height", kernel_height)
-    kernel_width = positive_int("kernel_width", kernel_width)
-    v_stride = positive_int("v_stride", v_stride)
-    h_stride = positive_int("h_stride", h_stride)
-    n_images, channels, height, width = X.shape
-    out_h = _positions("kernel_height", height, kernel_height, v_stride, X.shape)
-    out_w = _positions("kernel_width", width, kernel_width, h_stride, X.shape)
+    kernel_height, kernel_width, v_stride, h_stride, out_h, out_w = _check_windows(
+        X.shape, kernel_height, kernel_width, v_stride, h_stride
+    )
+    n_images, channels = X.shape[:2]
     # Why no loop: sliding_window_view returns a *view* of shape
     # (N, C, H-kh+1, W-kw+1, kh, kw) whose window axes reuse X's row/column
     # strides, so window (p, q) starts at X[..., p, q] without copying anything.
@@ -234,19 +232,15 @@ def col2im(
     cols = finite_array("cols", cols, ndim=3, layout="(N, C * kh * kw, out_h * out_w)")
     if not isinstance(X_shape, (tuple, list)) or len(X_shape) != 4:
         raise ValueError(f"X_shape must be a tuple (N, C, H, W), got {X_shape!r}.")
-    n_images, channels, height, width = (
-        positive_int(f"X_shape[{axis}]", size) for axis, size in enumerate(X_shape)
+    X_shape = tuple(positive_int(f"X_shape[{axis}]", size) for axis, size in enumerate(X_shape))
+    n_images, channels, height, width = X_shape
+    kernel_height, kernel_width, v_stride, h_stride, out_h, out_w = _check_windows(
+        X_shape, kernel_height, kernel_width, v_stride, h_stride
     )
-    kernel_height = positive_int("kernel_height", kernel_height)
-    kernel_width = positive_int("kernel_width", kernel_width)
-    v_stride = positive_int("v_stride", v_stride)
-    h_stride = positive_int("h_stride", h_stride)
-    out_h = _positions("kernel_height", height, kernel_height, v_stride, tuple(X_shape))
-    out_w = _positions("kernel_width", width, kernel_width, h_stride, tuple(X_shape))
     expected = (n_images, channels * kernel_height * kernel_width, out_h * out_w)
     if cols.shape != expected:
         raise ValueError(
-            f"cols must have shape {expected} for X_shape={tuple(X_shape)}, kernel "
+            f"cols must have shape {expected} for X_shape={X_shape}, kernel "
             f"{kernel_height}x{kernel_width} and strides ({v_stride}, {h_stride}), "
             f"got {cols.shape}; pass the values used in im2col."
         )
@@ -260,6 +254,22 @@ def col2im(
             columns = slice(b, b + h_stride * (out_w - 1) + 1, h_stride)
             dX[:, :, rows, columns] += cols[:, :, a, b]
     return dX
+
+
+def _check_windows(
+    shape: tuple, kernel_height, kernel_width, v_stride, h_stride
+) -> tuple[int, int, int, int, int, int]:
+    """Check the window arguments of im2col / col2im for a padded input of `shape` (N, C, H, W).
+
+    Returns (kernel_height, kernel_width, v_stride, h_stride, out_h, out_w) as ints.
+    """
+    kernel_height = positive_int("kernel_height", kernel_height)
+    kernel_width = positive_int("kernel_width", kernel_width)
+    v_stride = positive_int("v_stride", v_stride)
+    h_stride = positive_int("h_stride", h_stride)
+    out_h = _positions("kernel_height", shape[2], kernel_height, v_stride, shape)
+    out_w = _positions("kernel_width", shape[3], kernel_width, h_stride, shape)
+    return kernel_height, kernel_width, v_stride, h_stride, out_h, out_w
 
 
 def _positions(name: str, size: int, k: int, stride: int, shape: tuple) -> int:
@@ -379,7 +389,7 @@ def separable_factors(
     kernel = finite_array("kernel", kernel, ndim=2, layout="(kernel_height, kernel_width)")
     _nonempty_shape("kernel", kernel)
     if tol is None:
-        tol = max(kernel.shape) * float(np.finfo(kernel.dtype).eps)
+        tol = _rank_one_tol(kernel)
     elif isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1:
         raise ValueError(f"tol must be a number in [0, 1), got {tol!r}; None picks a default.")
     singular_values = np.linalg.svd(kernel, compute_uv=False)
@@ -393,6 +403,15 @@ def separable_factors(
         )
     i, j = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
     return kernel[:, j].copy(), kernel[i, :] / kernel[i, j]
+
+
+def _rank_one_tol(kernel: np.ndarray) -> float:
+    """Default tol of separable_factors: max(kh, kw) * machine epsilon of the kernel's dtype.
+
+    Take it before the kernel is promoted to a wider dtype: a float32 kernel is rank 1
+    only up to float32 rounding (s[1]/s[0] ~ 1e-8), which float64 eps would refuse.
+    """
+    return max(kernel.shape) * float(np.finfo(kernel.dtype).eps)
 
 
 # ---------------------------------------------------------------------------
@@ -451,9 +470,9 @@ def convolve2d(
     Y : ndarray
         float32 if image and kernel are float32, else float64.
     """
-    image, kernel, mode, method = _check_convolution_inputs(image, kernel, mode, method)
+    image, kernel, mode, method, tol = _check_convolution_inputs(image, kernel, mode, method)
     window = _output_window(mode, image.shape, kernel.shape, same_start=lambda k: (k - 1) // 2)
-    return _convolve_window(image, kernel, window, method)
+    return _convolve_window(image, kernel, window, method, tol)
 
 
 def cross_correlate2d(
@@ -466,13 +485,17 @@ def cross_correlate2d(
     as in `convolve2d`. In mode "same" the output is the centre of "full"
     starting at row kh // 2 and column kw // 2 (SciPy's convention).
     """
-    image, kernel, mode, method = _check_convolution_inputs(image, kernel, mode, method)
+    image, kernel, mode, method, tol = _check_convolution_inputs(image, kernel, mode, method)
     window = _output_window(mode, image.shape, kernel.shape, same_start=lambda k: k // 2)
-    return _convolve_window(image, kernel[::-1, ::-1], window, method)
+    return _convolve_window(image, kernel[::-1, ::-1], window, method, tol)
 
 
 def _check_convolution_inputs(image, kernel, mode, method):
-    """Validate the arguments of convolve2d / cross_correlate2d before any work."""
+    """Validate the arguments of convolve2d / cross_correlate2d before any work.
+
+    Returns image and kernel in their common dtype, mode, method and the rank-1
+    tolerance of the kernel's own dtype (see _rank_one_tol).
+    """
     image = finite_array("image", image, ndim=2, layout="(H, W): one grey image")
     kernel = finite_array("kernel", kernel, ndim=2, layout="(kernel_height, kernel_width)")
     _nonempty_shape("image", image)
@@ -481,8 +504,9 @@ def _check_convolution_inputs(image, kernel, mode, method):
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}.")
     if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}.")
+    tol = _rank_one_tol(kernel)  # before a float32 kernel is promoted to float64
     dtype = np.result_type(image.dtype, kernel.dtype)  # float32 only if both are float32
-    return image.astype(dtype, copy=False), kernel.astype(dtype, copy=False), mode, method
+    return image.astype(dtype, copy=False), kernel.astype(dtype, copy=False), mode, method, tol
 
 
 def _nonempty_shape(name: str, array: np.ndarray) -> tuple[int, ...]:
@@ -509,10 +533,13 @@ def _output_window(mode, image_shape, kernel_shape, same_start):
     return kh - 1, kw - 1, height - kh + 1, width - kw + 1
 
 
-def _convolve_window(image, kernel, window, method):
-    """Convolution of image and kernel, restricted to `window` of the "full" result."""
+def _convolve_window(image, kernel, window, method, tol):
+    """Convolution of image and kernel, restricted to `window` of the "full" result.
+
+    tol: rank-1 tolerance for the separable method (see separable_factors).
+    """
     if method == "auto":
-        method = _choose_method(image.shape, kernel, window)
+        method = _choose_method(image.shape, kernel, window, tol)
     if method == "naive":
         return _convolve_naive(image, kernel, window)
     if method == "direct":
@@ -520,7 +547,7 @@ def _convolve_window(image, kernel, window, method):
     if method == "fft":
         return _convolve_fft(image, kernel, window)
     try:
-        column, row = separable_factors(kernel)
+        column, row = separable_factors(kernel, tol)
     except ValueError as error:
         raise ValueError(
             f'method="separable" needs a rank-1 kernel; {error} '
@@ -655,8 +682,11 @@ def _convolve_fft(image, kernel, window):
     return rows[:, left : left + out_w].astype(image.dtype)
 
 
-def _choose_method(image_shape, kernel, window):
-    """Cheapest method by a rough operation count (tuned on a 427 x 640 photo)."""
+def _choose_method(image_shape, kernel, window, tol=None):
+    """Cheapest method by a rough operation count (tuned on a 427 x 640 photo).
+
+    tol: rank-1 tolerance passed to separable_factors (None: from the kernel's dtype).
+    """
     top, left, out_h, out_w = window
     kh, kw = kernel.shape
     pixels = out_h * out_w
@@ -672,7 +702,7 @@ def _choose_method(image_shape, kernel, window):
     separable = tap * taps * (pixels + out_h * (kw - 1) + _CALL_OVERHEAD)
     if kh > 1 and kw > 1 and separable < min(direct, fft):
         try:
-            separable_factors(kernel)  # only now pay for the SVD
+            separable_factors(kernel, tol)  # only now pay for the SVD
             return "separable"
         except ValueError:
             pass

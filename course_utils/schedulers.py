@@ -16,7 +16,8 @@ gradients of ONE parameter array, so every parameter array needs its own copy::
 
 The state arrays are created on the first ``update_change`` and are never modified
 in place (each step binds new arrays), so a copy -- deep or shallow -- never shares
-history with the scheduler it was copied from.
+history with the scheduler it was copied from. The returned change is always a new
+array, never the scheduler's state, so the caller may modify it in place.
 
 Differences from the lecture code (deliberate bug fixes):
 
@@ -109,20 +110,28 @@ class Scheduler:
         return f"{type(self).__name__}({args})"
 
     @staticmethod
-    def _check_shape(state: np.ndarray | None, gradient: np.ndarray) -> None:
-        """A scheduler follows one parameter array; a new shape means it is being shared."""
-        if state is not None and state.shape != gradient.shape:
+    def _previous(state: np.ndarray | None, gradient: np.ndarray) -> np.ndarray:
+        """The state before this step: zeros like `gradient` on the first step (state_0 = 0).
+
+        A scheduler follows one parameter array; a gradient of another shape means the
+        scheduler is being shared, which is refused before any state changes.
+        """
+        if state is None:
+            return np.zeros_like(gradient)
+        if state.shape != gradient.shape:
             raise ValueError(
                 f"gradient has shape {gradient.shape} but this scheduler was used for shape "
                 f"{state.shape}; give every parameter array its own copy "
                 "(copy.deepcopy(scheduler)) or call reset() first."
             )
+        return state
 
 
 class Constant(Scheduler):
     """Plain gradient descent: change = eta * g."""
 
     def update_change(self, gradient: np.ndarray) -> np.ndarray:
+        """Return eta * gradient (a new array, same dtype as the gradient)."""
         gradient = _as_gradient(gradient)
         return gradient.dtype.type(self.eta) * gradient
 
@@ -139,14 +148,15 @@ class Momentum(Scheduler):
         self.change: np.ndarray | None = None
 
     def update_change(self, gradient: np.ndarray) -> np.ndarray:
+        """Update the velocity v_t and return a copy of it (the caller may modify the copy)."""
         gradient = _as_gradient(gradient)
-        self._check_shape(self.change, gradient)
         dtype = gradient.dtype.type
-        previous = np.zeros_like(gradient) if self.change is None else self.change
+        previous = self._previous(self.change, gradient)
         self.change = dtype(self.momentum) * previous + dtype(self.eta) * gradient
-        return self.change
+        return self.change.copy()
 
     def reset(self) -> None:
+        """Forget the velocity, as if the scheduler had just been constructed."""
         self.change = None
 
     def _hyper_parameters(self) -> dict[str, float]:
@@ -167,16 +177,16 @@ class Adagrad(Scheduler):
 
     def _scaled_gradient(self, gradient: np.ndarray) -> np.ndarray:
         """Update G_t and return eta * g / (sqrt(G_t) + delta)."""
-        self._check_shape(self.G_t, gradient)
         dtype = gradient.dtype.type
-        previous = np.zeros_like(gradient) if self.G_t is None else self.G_t
-        self.G_t = previous + gradient * gradient
+        self.G_t = self._previous(self.G_t, gradient) + gradient * gradient
         return dtype(self.eta) * gradient / (np.sqrt(self.G_t) + dtype(self.delta))
 
     def update_change(self, gradient: np.ndarray) -> np.ndarray:
+        """Add g * g to G_t and return eta * g / (sqrt(G_t) + delta) (a new array)."""
         return self._scaled_gradient(_as_gradient(gradient))
 
     def reset(self) -> None:
+        """Forget the summed squares G_t, as if the scheduler had just been constructed."""
         self.G_t = None
 
 
@@ -193,14 +203,15 @@ class AdagradMomentum(Adagrad):
         self.change: np.ndarray | None = None
 
     def update_change(self, gradient: np.ndarray) -> np.ndarray:
+        """Update G_t and the velocity v_t; return a copy of v_t (the caller may modify it)."""
         gradient = _as_gradient(gradient)
-        self._check_shape(self.change, gradient)
+        previous = self._previous(self.change, gradient)  # checks the shape before G_t changes
         scaled = self._scaled_gradient(gradient)
-        previous = np.zeros_like(gradient) if self.change is None else self.change
         self.change = gradient.dtype.type(self.momentum) * previous + scaled
-        return self.change
+        return self.change.copy()
 
     def reset(self) -> None:
+        """Forget G_t and the velocity, as if the scheduler had just been constructed."""
         super().reset()
         self.change = None
 
@@ -221,14 +232,15 @@ class RMS_prop(Scheduler):
         self.second: np.ndarray | None = None
 
     def update_change(self, gradient: np.ndarray) -> np.ndarray:
+        """Update the running average s_t and return eta * g / (sqrt(s_t) + delta)."""
         gradient = _as_gradient(gradient)
-        self._check_shape(self.second, gradient)
         dtype = gradient.dtype.type
-        previous = np.zeros_like(gradient) if self.second is None else self.second
+        previous = self._previous(self.second, gradient)
         self.second = dtype(self.rho) * previous + dtype(1 - self.rho) * gradient * gradient
         return dtype(self.eta) * gradient / (np.sqrt(self.second) + dtype(self.delta))
 
     def reset(self) -> None:
+        """Forget the running average, as if the scheduler had just been constructed."""
         self.second = None
 
     def _hyper_parameters(self) -> dict[str, float]:
@@ -255,11 +267,11 @@ class Adam(Scheduler):
         self.t = 0
 
     def update_change(self, gradient: np.ndarray) -> np.ndarray:
+        """Take step t + 1: update both moments and return the bias-corrected change."""
         gradient = _as_gradient(gradient)
-        self._check_shape(self.moment, gradient)
         dtype = gradient.dtype.type
-        moment = np.zeros_like(gradient) if self.moment is None else self.moment
-        second = np.zeros_like(gradient) if self.second is None else self.second
+        moment = self._previous(self.moment, gradient)
+        second = self._previous(self.second, gradient)
         self.t += 1
         self.moment = dtype(self.rho) * moment + dtype(1 - self.rho) * gradient
         self.second = dtype(self.rho2) * second + dtype(1 - self.rho2) * gradient * gradient
@@ -268,6 +280,7 @@ class Adam(Scheduler):
         return dtype(self.eta) * moment_corrected / (np.sqrt(second_corrected) + dtype(self.delta))
 
     def reset(self) -> None:
+        """Forget both moments and set t back to 0, as if just constructed."""
         self.moment = None
         self.second = None
         self.t = 0

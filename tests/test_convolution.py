@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import LECTURE_IMAGE, LECTURE_RESULT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
+from course_utils import convolution
 from course_utils.convolution import (
     _choose_method,
     _output_window,
@@ -23,8 +25,15 @@ from course_utils.convolution import (
     separable_factors,
     toeplitz_matrix,
 )
+from course_utils.layers import Convolution2DLayer
 
-FAST = settings(max_examples=60, deadline=None)
+# derandomize + no database: every run draws the same examples (as in test_layers.py)
+FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None)
+
+
+def test_hypothesis_examples_are_the_same_on_every_run():
+    # no random seed and no example database: a failure seen once is seen every time
+    assert FAST.derandomize and FAST.database is None
 
 
 def _tf_same_padding(i: int, k: int, s: int) -> tuple[int, int]:
@@ -113,7 +122,6 @@ def test_pad_input_same_is_tensorflow_padding_with_extra_zero_bottom_right():
     "pad, expected",
     [
         ("valid", (0, 0, 0, 0)),
-        ("VALID", (0, 0, 0, 0)),
         (0, (0, 0, 0, 0)),
         (2, (2, 2, 2, 2)),
         ((1, 3), (1, 1, 3, 3)),
@@ -128,6 +136,21 @@ def test_pad_input_valid_int_and_pair(pad, expected):
     top, bottom, left, right = expected
     assert Xp.shape == (1, 2, 5 + top + bottom, 4 + left + right)
     np.testing.assert_array_equal(Xp[:, :, top : top + 5, left : left + 4], X)
+
+
+@pytest.mark.parametrize(
+    "pad, pattern",
+    [
+        ("SAME", r"pad must be one of \('same', 'valid'\).*got 'SAME'; did you mean 'same'\?"),
+        ("Valid", r"pad must be one of \('same', 'valid'\).*got 'Valid'; did you mean 'valid'\?"),
+    ],
+)
+def test_pad_input_names_are_lower_case_like_the_conv_layer(pad, pattern):
+    X = np.zeros((1, 1, 5, 5))
+    with pytest.raises(ValueError, match=pattern):
+        pad_input(X, pad, 3, 3)
+    with pytest.raises(ValueError, match=r"pad must be"):
+        Convolution2DLayer(1, 1, 3, 3, pad=pad)  # the layer refuses the same names
 
 
 def test_pad_input_keeps_float32():
@@ -374,29 +397,14 @@ def test_filters_on_a_larger_image_equal_scipy(kernel, method):
 
 
 def test_lecture_6x6_worked_example_with_box_filter():
-    image = np.array(
-        [
-            [4, 1, 2, 9, 8, 6],
-            [9, 5, 9, 5, 8, 5],
-            [1, 5, 9, 7, 6, 4],
-            [2, 9, 8, 3, 7, 1],
-            [8, 1, 6, 4, 2, 2],
-            [1, 0, 5, 7, 8, 2],
-        ]
-    )
+    image = LECTURE_IMAGE.astype(int)  # integers, as on the slide: promoted to float64
     kernel = np.ones((3, 3)) / 9
-    expected = [
-        [5, 5.78, 7, 6.44],
-        [6.33, 6.67, 6.89, 5.11],
-        [5.44, 5.78, 5.78, 4],
-        [4.44, 4.78, 5.56, 4],
-    ]
     for method in METHODS:
         np.testing.assert_array_equal(
-            np.round(convolve2d(image, kernel, "valid", method), 2), expected
+            np.round(convolve2d(image, kernel, "valid", method), 2), LECTURE_RESULT
         )
         np.testing.assert_array_equal(
-            np.round(cross_correlate2d(image, kernel, "valid", method), 2), expected
+            np.round(cross_correlate2d(image, kernel, "valid", method), 2), LECTURE_RESULT
         )
     assert convolve2d(image, kernel, "same").shape == (6, 6)
 
@@ -415,6 +423,46 @@ def test_convolve2d_keeps_float32_and_promotes_the_rest_to_float64(method):
     np.testing.assert_array_equal(
         ints, signal.convolve2d((image * 10).astype(int), np.ones((3, 3), int))
     )
+
+
+def test_separable_accepts_a_float32_rank_one_kernel_on_a_float64_image():
+    # the kernel is rank 1 up to float32 rounding (s[1]/s[0] ~ 1e-8), far above float64 eps
+    g = np.exp(-(np.linspace(-2, 2, 7) ** 2))
+    kernel = np.outer(g, g).astype(np.float32)
+    image = np.random.default_rng(0).random((20, 20))
+    for mode in MODES:
+        np.testing.assert_allclose(
+            convolve2d(image, kernel, mode, "separable"),
+            signal.convolve2d(image, kernel, mode),
+            rtol=1e-6,
+            atol=1e-7,
+        )
+        np.testing.assert_allclose(
+            cross_correlate2d(image, kernel, mode, "separable"),
+            signal.correlate2d(image, kernel, mode),
+            rtol=1e-6,
+            atol=1e-7,
+        )
+    with pytest.raises(ValueError, match="not separable"):  # float32 rank 2 is still refused
+        convolve2d(image, np.eye(3, dtype=np.float32), method="separable")
+
+
+def test_auto_uses_separable_passes_for_a_float32_rank_one_kernel_on_a_float64_image(
+    monkeypatch,
+):
+    calls = []
+    separable_passes = convolution._convolve_separable
+
+    def spy(*args):
+        calls.append(args)
+        return separable_passes(*args)
+
+    monkeypatch.setattr(convolution, "_convolve_separable", spy)
+    image = np.random.default_rng(1).uniform(0, 255, size=(427, 640))  # the photo's size
+    kernel = _gaussian(11, 2.0).astype(np.float32)
+    got = convolve2d(image, kernel, "same", "auto")
+    assert len(calls) == 1, "auto did not pick the separable passes"
+    np.testing.assert_allclose(got, signal.convolve2d(image, kernel, "same"), rtol=1e-6, atol=1e-6)
 
 
 def test_auto_picks_separable_for_sobel_direct_for_small_and_fft_for_large_kernels():

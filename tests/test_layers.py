@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import LECTURE_IMAGE, LECTURE_RESULT, numerical_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
@@ -31,22 +32,8 @@ def one_blas_thread():
 
 
 # ---------------------------------------------------------------------------
-# Finite-difference machinery (float64)
+# Finite-difference machinery (float64; numerical_gradient is in _helpers.py)
 # ---------------------------------------------------------------------------
-
-
-def numerical_gradient(loss, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences d loss / d array, perturbing `array` in place one entry at a time."""
-    gradient = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        old = array[index]
-        array[index] = old + eps
-        plus = loss()
-        array[index] = old - eps
-        minus = loss()
-        array[index] = old
-        gradient[index] = (plus - minus) / (2 * eps)
-    return gradient
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
@@ -192,25 +179,7 @@ def test_same_padding_gives_ceil_of_size_over_stride(conv_class, size, kernel, s
 # Hand-computed cases pinning the lecture's bugs
 # ---------------------------------------------------------------------------
 
-LECTURE_IMAGE = np.array(
-    [
-        [4, 1, 2, 9, 8, 6],
-        [9, 5, 9, 5, 8, 5],
-        [1, 5, 9, 7, 6, 4],
-        [2, 9, 8, 3, 7, 1],
-        [8, 1, 6, 4, 2, 2],
-        [1, 0, 5, 7, 8, 2],
-    ],
-    dtype=float,
-)
-LECTURE_RESULT = np.array(
-    [
-        [5.00, 5.78, 7.00, 6.44],
-        [6.33, 6.67, 6.89, 5.11],
-        [5.44, 5.78, 5.78, 4.00],
-        [4.44, 4.78, 5.56, 4.00],
-    ]
-)
+# LECTURE_IMAGE, LECTURE_RESULT: the lecture's 6x6 image and its box-filter result (_helpers)
 
 
 @pytest.mark.parametrize("conv_class", CONV_CLASSES)

@@ -130,6 +130,30 @@ def test_change_and_state_keep_the_gradient_dtype(make, dtype):
 
 
 @pytest.mark.parametrize("make", ALL_SCHEDULERS, ids=IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_changing_the_returned_change_in_place_leaves_the_history_alone(make, dtype):
+    rng = np.random.default_rng(4)
+    gradients = [rng.normal(size=(3, 2)).astype(dtype) for _ in range(4)]
+    scaled_by_caller, reference = make(), make()
+    for g in gradients:
+        change = scaled_by_caller.update_change(g)
+        np.testing.assert_array_equal(change, reference.update_change(g))
+        assert change.dtype == dtype
+        state = [v for v in vars(scaled_by_caller).values() if isinstance(v, np.ndarray)]
+        assert not any(np.shares_memory(change, array) for array in state)
+        change *= 100  # e.g. a caller that applies its own step size in place
+
+
+@pytest.mark.parametrize(
+    "cls", [Scheduler, Constant, Momentum, Adagrad, AdagradMomentum, RMS_prop, Adam]
+)
+def test_every_public_method_has_a_docstring(cls):
+    for name, member in vars(cls).items():
+        if callable(member) and not name.startswith("_"):
+            assert member.__doc__, f"{cls.__name__}.{name} has no docstring"
+
+
+@pytest.mark.parametrize("make", ALL_SCHEDULERS, ids=IDS)
 def test_integer_gradients_become_float64(make):
     assert make().update_change(np.array([1, -2, 3])).dtype == np.float64
 
