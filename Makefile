@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh clone:
 #   make lab    create .venv, install everything, open JupyterLab on the notebooks
+#               (make lab LAB_DIR=student opens the student copies made by make homework)
 #   make test   create .venv if needed, install, run pytest and nbval
 # Everything installs from requirements.txt into .venv; nothing is downloaded at run time.
 
@@ -11,6 +12,8 @@ STAMP  := $(VENV)/.installed
 
 # TensorFlow's C++ start-up chatter would land in notebook outputs and students' screens.
 export TF_CPP_MIN_LOG_LEVEL := 3
+
+LAB_DIR ?= notebooks
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg -p no:cacheprovider
 
@@ -26,7 +29,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 lab: install
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_DIR)
 
 test: unit nbval
 

@@ -41,7 +41,7 @@ from course_utils.costs import CostCrossEntropy
 from course_utils.data import load_mnist, onehot
 from course_utils.schedulers import Adam
 
-N_IMAGES, BATCH, EPOCHS, REPEATS = (200, 50, 1, 1) if QUICK else (2000, 50, 3, 5)
+N_IMAGES, BATCH, EPOCHS, REPEATS = (200, 50, 1, 1) if QUICK else (2000, 50, 3, 7)
 ETA = 1e-3
 
 

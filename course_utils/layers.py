@@ -517,14 +517,34 @@ class Convolution2DLayerOPT(Convolution2DLayer):
         # One (C, F) @ (N, F, P) product per tap, added onto the pixels the tap touched
         # (col2im fused with the product): the (N, C*kh*kw, P) buffer of dcols = kernel^T @ dZ
         # is never built, which keeps a training step's peak memory down.
-        n_images, channels = self._padded_shape[:2]
-        dX_padded = np.zeros(self._padded_shape, dtype=dA.dtype)
-        for a in range(kh):
-            rows = slice(a, a + vs * (out_h - 1) + 1, vs)
-            for b in range(kw):
-                columns = slice(b, b + hs * (out_w - 1) + 1, hs)
-                tap = np.matmul(kernel[:, :, a, b], dZ_flat)  # (N, C, P)
-                dX_padded[:, :, rows, columns] += tap.reshape(n_images, channels, out_h, out_w)
+        n_images, channels, padded_h, padded_w = self._padded_shape
+        if vs == hs == 1:
+            # Stride 1, "whole rows": lay dZ into rows as wide as the padded input (zeros in
+            # the extra columns). Then the pixels tap (a, b) read for all outputs form ONE
+            # contiguous run of the flattened padded image, starting at a*padded_w + b, and
+            # each tap's scatter-add is one long add instead of out_h short ones (several
+            # times faster). The extra columns carry zeros, so they add nothing; one spare
+            # row at the bottom lets the last tap's run go past the image's end.
+            dZ_rows = np.zeros((n_images, self.feature_maps, out_h, padded_w), dtype=dA.dtype)
+            dZ_rows[..., :out_w] = dZ
+            dZ_rows = dZ_rows.reshape(n_images, self.feature_maps, out_h * padded_w)
+            dX_flat = np.zeros((n_images, channels, (padded_h + 1) * padded_w), dtype=dA.dtype)
+            length = out_h * padded_w
+            for a in range(kh):
+                for b in range(kw):
+                    start = a * padded_w + b
+                    dX_flat[:, :, start : start + length] += np.matmul(kernel[:, :, a, b], dZ_rows)
+            dX_padded = dX_flat.reshape(n_images, channels, padded_h + 1, padded_w)
+        else:
+            dX_padded = np.zeros(self._padded_shape, dtype=dA.dtype)
+            for a in range(kh):
+                rows = slice(a, a + vs * (out_h - 1) + 1, vs)
+                for b in range(kw):
+                    columns = slice(b, b + hs * (out_w - 1) + 1, hs)
+                    tap = np.matmul(kernel[:, :, a, b], dZ_flat)  # (N, C, P)
+                    dX_padded[:, :, rows, columns] += tap.reshape(
+                        n_images, channels, out_h, out_w
+                    )
         return self._unpad(dX_padded)
 
 
