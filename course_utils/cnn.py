@@ -21,7 +21,9 @@ What the model promises:
   - Each training step is applied atomically: all changes are computed, then all
     assigned. Ctrl-C (KeyboardInterrupt) stops training with the weights of the last
     complete step and returns the scores so far.
-  - save()/load() use a plain .npz file (no pickle), written atomically.
+  - save()/load() use a plain .npz file (no pickle), written atomically. It holds the
+    weights and the training state (scheduler states, random generator), so a loaded
+    model continues training bit for bit like the saved one.
 """
 
 from __future__ import annotations
@@ -72,7 +74,10 @@ DEFAULT_SCHEDULER = Adam(eta=1e-4, rho=0.9, rho2=0.999)
 
 SCORE_KEYS = ("train_error", "train_acc", "val_error", "val_acc")
 _FILE_FORMAT = "course_utils.CNN"
-_FILE_VERSION = 1
+#: version 2 added the training state (scheduler states, random generator); load() also
+#: reads version 1 files (architecture and weights only: fresh schedulers)
+_FILE_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 #: images per forward pass in predict/predict_proba and when computing scores (bounds memory)
 #: 64, near a training batch: smaller working arrays stay closer to the CPU caches (scoring
 #: measured ~7% faster than with 256 on MNIST) and a fit's peak memory stays near that of a
@@ -291,6 +296,17 @@ class CNN:
                     f"{name} has {X.shape[1]} channel(s) on axis 1 (shape {X.shape}) but the "
                     f"first convolutional layer has input_channels={channels}; {hint}."
                 )
+        elif (
+            X.shape[3] in (1, 3) and X.shape[1] not in (1, 3)
+            and (self._input_shape is None or X.shape[1:] != self._input_shape)
+        ):
+            # no conv layer fixes the channels, but 1 or 3 on the last axis and something
+            # else on axis 1 is almost surely grey or RGB images stored channels last
+            raise ValueError(
+                f"{name} looks like (N, H, W, C) = {X.shape} (channels last, as Keras), with "
+                f"{X.shape[3]} channel(s) on the last axis and {X.shape[1]} on axis 1; this "
+                f"model expects (N, C, H, W): use {name}.transpose(0, 3, 1, 2)."
+            )
         if self._input_shape is not None and X.shape[1:] != self._input_shape:
             raise ValueError(
                 f"{name} has images of shape {X.shape[1:]} but this model's weights were made "
@@ -380,6 +396,17 @@ class CNN:
         "val_error", "val_acc" -- NaN where not computed (accuracy for regression, validation
         scores without validation data, epochs not reached after Ctrl-C or divergence).
         Accuracy is the fraction of images whose predicted row equals the target row.
+
+        Ctrl-C (KeyboardInterrupt) does not propagate: it stops this fit, keeps the weights of
+        the last complete step and returns the scores so far, so you can stop a long run in a
+        lecture and look at the result. A loop of fits (a grid search) therefore goes on with
+        its next fit. To stop the whole loop, check the returned scores -- an interrupted or
+        diverged fit has NaN in scores["train_error"][-1] -- and break, e.g.
+
+            for eta in etas:
+                scores = CNN(...).fit(X, t, epochs=10)
+                if np.isnan(scores["train_error"][-1]):
+                    break      # interrupted (or diverged: see the printed message)
         """
         # --- check everything before changing anything ---
         self._require_output_layer("fit")
@@ -472,6 +499,11 @@ class CNN:
         # Compute every change first, then assign them all. Ctrl-C during this block is
         # held back until the end, so the weights never mix two steps.
         with _DeferKeyboardInterrupt():
+            # Finite gradients can still give a non-finite change (lam * weights or a
+            # scheduler's sums overflowing), after some schedulers have taken their step.
+            # A shallow copy of each scheduler's attributes is a full snapshot (about a
+            # microsecond): the schedulers bind new state arrays, never modify them in place.
+            snapshots = [vars(scheduler).copy() for _, _, scheduler in self._param_schedulers]
             changes = []
             for layer, key, scheduler in self._param_schedulers:
                 gradient = layer.grads[key]
@@ -479,6 +511,9 @@ class CNN:
                     gradient = gradient + lam * layer.params[key]
                 changes.append(scheduler.update_change(gradient))
             if not all(np.all(np.isfinite(change)) for change in changes):
+                for (_, _, scheduler), snapshot in zip(self._param_schedulers, snapshots):
+                    vars(scheduler).clear()
+                    vars(scheduler).update(snapshot)
                 raise _Diverged
             for (layer, key, _), change in zip(self._param_schedulers, changes):
                 layer.params[key] = layer.params[key] - change
@@ -535,6 +570,8 @@ class CNN:
     def summary(self, input_shape: tuple[int, int, int] | None = None) -> str:
         """Print and return a table: each layer, its output shape, its parameter count, total.
 
+        The returned text is a str (a SummaryText) whose repr is the table itself; as the
+        last expression of a notebook cell the table therefore shows once, not twice.
         input_shape: (C, H, W) of one image; defaults to the shape the model was fitted on.
         Parameters: a convolutional layer has C*F*kh*kw kernel weights + F biases, whatever
         the image size (that is the point of weight sharing); a dense layer n_in*nodes + nodes.
@@ -567,7 +604,7 @@ class CNN:
             + [line, f"Total parameters: {total:,}"]
         )
         print(text)
-        return text
+        return SummaryText(text)
 
     def count_params(self, input_shape: tuple[int, int, int] | None = None) -> int:
         """Total number of trainable parameters (as Keras' model.count_params())."""
@@ -587,16 +624,33 @@ class CNN:
         The file is written to a temporary file in the same folder and then renamed over
         `path`, so an interrupted save never destroys an earlier file. Only the functions
         and schedulers of course_utils can be saved (they are stored by name).
+
+        The file also holds the training state -- every parameter's scheduler state (Adam's
+        moments and step count t, ...) and the model's random generator -- so a loaded model
+        continues training exactly like the saved one (as a Keras .keras file does).
         """
         self._require_weights("save")
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise ValueError(
+                f"cannot save to {path!r}: it is a folder; give a file name inside it, e.g. "
+                f"{os.path.join(path, 'model.npz')!r}."
+            )
+        if not os.path.isdir(folder):
+            raise ValueError(
+                f"cannot save to {path!r}: the folder {folder!r} does not exist (or is not a "
+                "folder); create it first, e.g. os.makedirs(folder, exist_ok=True), or choose "
+                "another path."
+            )
         architecture = json.dumps(self._architecture())
         arrays = {
             f"layer{index}_{key}": value
             for index, layer in enumerate(self.layers)
             for key, value in layer.params.items()
         }
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
+        training_state, state_arrays = self._training_state()
+        arrays.update(state_arrays)
         # a fresh name in the same folder (os.replace is atomic only within one file
         # system); opened with "x" so the file gets the usual permissions (not 0600)
         temporary = os.path.join(
@@ -604,7 +658,10 @@ class CNN:
         )
         try:
             with open(temporary, "xb") as file:
-                np.savez(file, architecture=np.array(architecture), **arrays)
+                np.savez(
+                    file, architecture=np.array(architecture),
+                    training_state=np.array(training_state), **arrays,
+                )
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, path)
@@ -612,6 +669,80 @@ class CNN:
             if os.path.exists(temporary):
                 os.remove(temporary)
             raise
+
+    def _training_state(self) -> tuple[str, dict[str, np.ndarray]]:
+        """The generator state and every scheduler's state, as a JSON text plus arrays.
+
+        A scheduler's state is every attribute that is not a hyper-parameter (Adam: moment,
+        second, t): arrays go into the archive as state_layer{i}_{key}_{attribute} (JSON
+        marks them "array"), None and numbers go into the JSON text.
+        """
+        schedulers, arrays = {}, {}
+        for name, _, _, scheduler in self._named_schedulers():
+            state = {}
+            for attribute, value in _scheduler_state(scheduler).items():
+                if isinstance(value, np.ndarray):
+                    arrays[f"state_{name}_{attribute}"] = value
+                    state[attribute] = "array"
+                elif value is None or _is_number(value):
+                    state[attribute] = value.item() if isinstance(value, np.generic) else value
+                else:
+                    raise ValueError(
+                        f"cannot save the state {attribute}={value!r} of scheduler {scheduler!r}"
+                        " (only arrays, numbers and None are stored, never pickled)."
+                    )
+            schedulers[name] = state
+        text = json.dumps({"rng": self._rng.bit_generator.state, "schedulers": schedulers})
+        return text, arrays
+
+    def _restore_training_state(self, text, arrays: dict[str, np.ndarray]) -> None:
+        """Inverse of _training_state; ValueError saying what does not fit."""
+        try:
+            state = json.loads(str(text[()]))
+            rng, schedulers = state["rng"], state["schedulers"]
+            if not isinstance(schedulers, dict):
+                raise TypeError("schedulers is not a JSON object")
+        except (ValueError, IndexError, TypeError, KeyError) as error:
+            raise ValueError(f"its training state is not valid ({error})") from None
+        expected = set()
+        for name, layer, key, scheduler in self._named_schedulers():
+            fresh = _scheduler_state(scheduler)
+            saved = schedulers.get(name)
+            if not isinstance(saved, dict) or set(saved) != set(fresh):
+                raise ValueError(
+                    f"its training state for {name} is {saved!r}, but a {type(scheduler).__name__}"
+                    f" scheduler keeps {sorted(fresh)}"
+                )
+            for attribute, value in saved.items():
+                if value == "array":
+                    array_name = f"state_{name}_{attribute}"
+                    expected.add(array_name)
+                    value = arrays.get(array_name)
+                    shape = layer.params[key].shape
+                    if value is None or value.shape != shape or value.dtype.kind != "f":
+                        found = "missing" if value is None else f"{value.shape} {value.dtype}"
+                        raise ValueError(
+                            f"{array_name} is {found}, but the scheduler of {name} needs a "
+                            f"float array of shape {shape}"
+                        )
+                elif not _state_value_fits(value, fresh[attribute]):
+                    raise ValueError(
+                        f"the scheduler state {name}.{attribute}={value!r} is invalid for a "
+                        f"{type(scheduler).__name__} (a fresh one has {fresh[attribute]!r})"
+                    )
+                setattr(scheduler, attribute, value)
+        if set(arrays) != expected:
+            raise ValueError(f"unexpected training-state arrays {sorted(set(arrays) - expected)}")
+        try:
+            self._rng.bit_generator.state = rng
+        except (ValueError, TypeError, KeyError) as error:
+            raise ValueError(f"its random generator state is invalid ({error})") from None
+
+    def _named_schedulers(self):
+        """(archive name layer{i}_{key}, layer, key, scheduler) for every parameter array."""
+        index = {id(layer): i for i, layer in enumerate(self.layers)}
+        for layer, key, scheduler in self._param_schedulers:
+            yield f"layer{index[id(layer)]}_{key}", layer, key, scheduler
 
     def _architecture(self) -> dict:
         layers = []
@@ -662,6 +793,16 @@ class CNN:
             raise ValueError(
                 f"cannot load {path!r}: its architecture description is invalid ({error})."
             ) from None
+        training_state = arrays.pop("training_state", None)
+        state_arrays = {name: arrays.pop(name) for name in list(arrays) if name.startswith("state_")}
+        if architecture["version"] >= 2 and training_state is None:
+            raise ValueError(
+                f"cannot load {path!r}: its training state (scheduler states) is missing."
+            )
+        if architecture["version"] == 1 and (training_state is not None or state_arrays):
+            raise ValueError(
+                f"cannot load {path!r}: a version 1 file cannot hold a training state."
+            )
         expected = {
             f"layer{index}_{key}": (layer, key)
             for index, layer in enumerate(model.layers)
@@ -686,14 +827,22 @@ class CNN:
                 raise ValueError(f"cannot load {path!r}: {name} contains NaN or inf.")
         for name, (layer, key) in expected.items():
             layer.params[key] = arrays[name].astype(np.float64)
+        if training_state is not None:
+            try:
+                model._restore_training_state(training_state, state_arrays)
+            except ValueError as error:
+                raise ValueError(f"cannot load {path!r}: {error}.") from None
         return model
 
     @classmethod
     def _from_architecture(cls, spec: dict) -> CNN:
-        if spec.get("format") != _FILE_FORMAT or spec.get("version") != _FILE_VERSION:
+        version = spec.get("version")
+        if spec.get("format") != _FILE_FORMAT or isinstance(version, bool) or (
+            version not in _READABLE_VERSIONS
+        ):
             raise ValueError(
-                f"format {spec.get('format')!r} version {spec.get('version')!r} is not "
-                f"{_FILE_FORMAT!r} version {_FILE_VERSION}"
+                f"format {spec.get('format')!r} version {version!r} is not "
+                f"{_FILE_FORMAT!r} version {' or '.join(map(str, _READABLE_VERSIONS))}"
             )
         model = cls(
             cost_func=_lookup(_costs, spec["cost_func"], "cost_func"),
@@ -749,6 +898,20 @@ def _one_blas_thread():
     if threadpool_limits is None:  # pragma: no cover
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+class SummaryText(str):
+    """The text of CNN.summary(): a str that shows as the plain table, not an escaped string.
+
+    summary() has already printed the table, so as the last expression of a notebook
+    cell it displays nothing more (_ipython_display_), and repr() is the table itself.
+    """
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _ipython_display_(self) -> None:
+        pass
 
 
 class _Diverged(Exception):
@@ -878,3 +1041,23 @@ def _read_npz(path: str) -> tuple[dict, dict[str, np.ndarray]]:
 
 class _NotAModel(Exception):
     pass
+
+
+def _scheduler_state(scheduler) -> dict:
+    """What a scheduler has learnt: its attributes except the hyper-parameters of its
+    constructor (Adam: moment, second, t; Momentum: change; Adagrad: G_t; RMS_prop: second)."""
+    hyper = inspect.signature(type(scheduler).__init__).parameters
+    return {name: value for name, value in vars(scheduler).items() if name not in hyper}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _state_value_fits(value, fresh) -> bool:
+    """Whether a saved non-array state value can replace `fresh` (a new scheduler's value)."""
+    if fresh is None:  # states that start as None become arrays ("array" in the file)
+        return value is None
+    if isinstance(fresh, numbers.Integral):  # counters such as Adam's t
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return _is_number(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import signal
 import threading
@@ -15,7 +16,7 @@ from course_utils import cnn as cnn_module
 from course_utils.activations import LRELU, identity, sigmoid, softmax
 from course_utils.cnn import CNN
 from course_utils.costs import CostCrossEntropy, CostLogReg, CostOLS
-from course_utils.schedulers import Adam, Constant, Momentum, RMS_prop
+from course_utils.schedulers import AdagradMomentum, Adam, Constant, Momentum, RMS_prop
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -171,6 +172,10 @@ def test_float32_data_trains_in_float32(data):
     model = small_model()
     scores = model.fit(X.astype(np.float32), t.astype(np.float32), epochs=2, progress=False)
     assert np.all(np.isfinite(scores["train_error"]))
+    # the gradients and Adam's moments would be float64 if any step ran in float64
+    for layer, key, scheduler in model._param_schedulers:
+        assert layer.grads[key].dtype == np.float32, (type(layer).__name__, key)
+        assert scheduler.moment.dtype == scheduler.second.dtype == np.float32
     assert model.predict_proba(X.astype(np.float32)).dtype == np.float32
     assert model.predict_proba(X).dtype == np.float64
 
@@ -712,3 +717,201 @@ def test_parameter_count_matches_keras_count_params(build):
         keras_shape = tuple(layer.output.shape[1:])
         expected = (*shape[1:], shape[0]) if len(shape) == 3 else shape
         assert keras_shape == expected, (layer.name, keras_shape, shape)
+
+
+# ---------------------------------------------------------------------------
+# Review fixes: training state in saved files, save paths, channels last without
+# conv layers, summary's repr, divergence inside the update, float32 training
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "scheduler, dtype",
+    [
+        (Adam(eta=1e-2, rho=0.9, rho2=0.999), np.float64),
+        (Adam(eta=1e-2, rho=0.9, rho2=0.999), np.float32),
+        (AdagradMomentum(eta=1e-2, momentum=0.5), np.float64),
+        (RMS_prop(eta=1e-2, rho=0.9), np.float64),
+    ],
+    ids=["adam", "adam-float32", "adagrad-momentum", "rms-prop"],
+)
+def test_a_loaded_model_continues_training_exactly_like_the_saved_one(
+    data, tmp_path, scheduler, dtype
+):
+    (X, t, _), (X_val, t_val, _) = data
+    X, t, X_val, t_val = (a.astype(dtype) for a in (X, t, X_val, t_val))
+    model = small_model(seed=9, scheduler=scheduler)
+    model.fit(X, t, epochs=2, batches=3, progress=False)
+    model.save(tmp_path / "m.npz")
+    loaded = CNN.load(tmp_path / "m.npz")
+    # the file holds the scheduler states and the generator state, and no pickle
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as archive:
+        assert "training_state" in archive.files
+    original_scores = model.fit(X, t, epochs=1, batches=3, X_val=X_val, t_val=t_val,
+                                progress=False)
+    loaded_scores = loaded.fit(X, t, epochs=1, batches=3, X_val=X_val, t_val=t_val,
+                               progress=False)
+    for key in cnn_module.SCORE_KEYS:
+        assert np.array_equal(original_scores[key], loaded_scores[key]), key
+    assert_same_weights(weights(loaded), weights(model))
+    for (_, _, mine), (_, _, theirs) in zip(loaded._param_schedulers, model._param_schedulers):
+        assert vars(mine).keys() == vars(theirs).keys()
+        for name, value in vars(theirs).items():
+            if isinstance(value, np.ndarray):
+                assert vars(mine)[name].dtype == value.dtype
+                assert np.array_equal(vars(mine)[name], value), name
+            else:
+                assert vars(mine)[name] == value, name
+
+
+def test_a_model_saved_before_its_schedulers_took_a_step_loads_with_fresh_schedulers(
+    data, tmp_path
+):
+    (X, t, _), _ = data
+    model = small_model(seed=3)
+    model._initialise(X.shape[1:])  # weights exist, no step taken: the moments are None
+    model.save(tmp_path / "m.npz")
+    loaded = CNN.load(tmp_path / "m.npz")
+    assert all(s.moment is None and s.t == 0 for _, _, s in loaded._param_schedulers)
+    a = model.fit(X, t, epochs=1, batches=2, progress=False)
+    b = loaded.fit(X, t, epochs=1, batches=2, progress=False)
+    assert np.array_equal(a["train_error"], b["train_error"])
+
+
+def test_load_reads_version_1_files_with_fresh_schedulers(fitted, data, tmp_path):
+    (X, _, _), _ = data
+    path = tmp_path / "new.npz"
+    fitted.save(path)
+    with np.load(path) as archive:
+        arrays = {n: archive[n] for n in archive.files if n.startswith("layer")}
+        architecture = json.loads(str(archive["architecture"][()]))
+    architecture["version"] = 1  # the first format: architecture and weights only
+    np.savez(tmp_path / "old.npz", architecture=np.array(json.dumps(architecture)), **arrays)
+    loaded = CNN.load(tmp_path / "old.npz")
+    assert np.array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    assert all(s.t == 0 for _, _, s in loaded._param_schedulers)
+    architecture["version"] = 99
+    np.savez(tmp_path / "future.npz", architecture=np.array(json.dumps(architecture)), **arrays)
+    with pytest.raises(ValueError, match=r"future.npz.*version 99"):
+        CNN.load(tmp_path / "future.npz")
+
+
+def test_load_rejects_a_training_state_that_does_not_match_the_model(fitted, tmp_path):
+    path = tmp_path / "good.npz"
+    fitted.save(path)
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    moments = [name for name in arrays if name.startswith("state_")]
+    assert moments  # Adam's moments are stored as arrays
+    bad = dict(arrays)
+    bad[moments[0]] = bad[moments[0]][..., :1]
+    np.savez(tmp_path / "bad_state.npz", **bad)
+    with pytest.raises(ValueError, match=rf"bad_state.npz.*{moments[0]}"):
+        CNN.load(tmp_path / "bad_state.npz")
+    bad = dict(arrays)
+    bad["training_state"] = np.array("[1, 2")
+    np.savez(tmp_path / "bad_json.npz", **bad)
+    with pytest.raises(ValueError, match=r"bad_json.npz.*training state"):
+        CNN.load(tmp_path / "bad_json.npz")
+    bad = dict(arrays)
+    del bad[moments[0]]
+    np.savez(tmp_path / "missing_state.npz", **bad)
+    with pytest.raises(ValueError, match=rf"missing_state.npz.*{moments[0]} is missing"):
+        CNN.load(tmp_path / "missing_state.npz")
+    state = json.loads(str(arrays["training_state"][()]))
+    for change, match in [
+        (lambda s: s["schedulers"]["layer0_kernel"].update(t=1.5), r"layer0_kernel.t=1.5"),
+        (lambda s: s["schedulers"]["layer0_kernel"].pop("t"), "scheduler keeps"),
+        (lambda s: s["rng"].update(bit_generator="Nonsense"), "random generator state"),
+    ]:
+        bad_state = copy.deepcopy(state)
+        change(bad_state)
+        np.savez(tmp_path / "bad.npz", **{**arrays, "training_state": np.array(json.dumps(bad_state))})
+        with pytest.raises(ValueError, match=rf"bad.npz.*{match}"):
+            CNN.load(tmp_path / "bad.npz")
+    del arrays["training_state"]
+    np.savez(tmp_path / "no_state.npz", **arrays)
+    with pytest.raises(ValueError, match=r"no_state.npz.*training state .*missing"):
+        CNN.load(tmp_path / "no_state.npz")
+
+
+def test_save_into_a_missing_folder_or_onto_a_folder_says_what_to_do(fitted, tmp_path):
+    missing = tmp_path / "no_such_folder" / "m.npz"
+    with pytest.raises(ValueError, match=r"no_such_folder.*does not exist.*os.makedirs") as error:
+        fitted.save(missing)
+    assert ".tmp" not in str(error.value)
+    with pytest.raises(ValueError, match=r"is a folder.*file name") as error:
+        fitted.save(tmp_path)
+    assert str(tmp_path) in str(error.value) and ".tmp" not in str(error.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_channels_last_data_is_detected_without_a_conv_layer():
+    rng = np.random.default_rng(0)
+    t = np.eye(2)[rng.integers(0, 2, 16)]
+    model = CNN(CostCrossEntropy, seed=0)
+    model.add_PoolingLayer(2, 2, 2, 2)
+    model.add_FlattenLayer()
+    model.add_OutputLayer(2, softmax)
+    for channels in (3, 1):
+        X = rng.random((16, 8, 8, channels))
+        with pytest.raises(ValueError, match=r"X looks like \(N, H, W, C\).*transpose\(0, 3, 1, 2\)"):
+            model.fit(X, t, epochs=1, progress=False)
+        assert all(layer.params == {} for layer in model.layers)
+    with pytest.raises(ValueError, match=r"X_val looks like \(N, H, W, C\)"):
+        model.fit(rng.random((16, 3, 8, 8)), t, epochs=1, X_val=rng.random((16, 8, 8, 3)),
+                  t_val=t, progress=False)
+    # channels first data with 1 or 3 channels, or another channel count, still trains
+    for shape in [(16, 3, 8, 8), (16, 1, 8, 3), (16, 2, 8, 8)]:
+        fresh = CNN(CostCrossEntropy, seed=0)
+        fresh.add_FlattenLayer()
+        fresh.add_OutputLayer(2, softmax)
+        fresh.fit(rng.random(shape), t, epochs=1, progress=False)
+
+
+def test_summary_shows_the_table_once_in_a_notebook(capsys):
+    text = lecture_model_1().summary(input_shape=(1, 28, 28))
+    printed = capsys.readouterr().out
+    assert printed == text + "\n"
+    assert isinstance(text, str) and text.startswith("Input: images of shape")
+    # Jupyter shows the repr of a cell's last expression: the plain table, not an escaped string
+    assert repr(text) == str(text) == printed.rstrip("\n")
+    assert "\\n" not in repr(text)
+    # IPython (Jupyter) displays nothing more for it: the table was printed once already
+    from IPython.core.interactiveshell import InteractiveShell
+
+    assert InteractiveShell.instance().display_formatter.format(text) == ({}, {})
+
+
+class _InfOnDemand(Adam):
+    """Adam whose change becomes inf once `explode` is set: a scheduler overflowing."""
+
+    explode = False
+
+    def update_change(self, gradient):
+        change = super().update_change(gradient)
+        return np.full_like(change, np.inf) if self.explode else change
+
+
+def test_divergence_in_the_update_leaves_every_scheduler_state_unchanged(data, capsys):
+    (X, t, _), _ = data
+    model = CNN(CostCrossEntropy, Adam(eta=1e-2, rho=0.9, rho2=0.999), seed=0)
+    model.add_Convolution2DLayer(1, 2, 3, 3)
+    model.add_FlattenLayer()
+    model.add_FullyConnectedLayer(4)
+    model.add_OutputLayer(2, softmax, scheduler=_InfOnDemand(eta=1e-2, rho=0.9, rho2=0.999))
+    model.fit(X, t, epochs=1, batches=2, progress=False)
+    before_weights = weights(model)
+    before = copy.deepcopy([vars(s) for _, _, s in model._param_schedulers])
+    model._param_schedulers[-1][2].explode = True  # the last array updated: the output bias
+    scores = model.fit(X, t, epochs=2, progress=False)
+    assert "diverged" in capsys.readouterr().out and np.all(np.isnan(scores["train_error"]))
+    assert_same_weights(weights(model), before_weights)
+    after = [vars(s) for _, _, s in model._param_schedulers]
+    for old, new in zip(before, after):
+        assert old["t"] == new["t"]
+        assert np.array_equal(old["moment"], new["moment"])
+        assert np.array_equal(old["second"], new["second"])
+    # and training continues normally once the scheduler behaves again
+    model._param_schedulers[-1][2].explode = False
+    assert np.all(np.isfinite(model.fit(X, t, epochs=1, progress=False)["train_error"]))
