@@ -39,9 +39,10 @@ unit: install
 nbval: install
 	$(BIN)/pytest $(NBVAL_FLAGS) notebooks/
 
-# Re-execute every notebook in place (after editing one), top to bottom, outputs stored.
+# Re-execute notebooks in place, top to bottom, outputs stored (all, or NOTEBOOKS=notebooks/04_*.ipynb).
+NOTEBOOKS ?= notebooks/*.ipynb
 execute: install
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+	$(PY) tools/execute_notebooks.py $(NOTEBOOKS)
 
 bench: install
 	$(PY) benchmarks/run_all.py
