@@ -48,7 +48,7 @@ bench: install
 	$(PY) benchmarks/run_all.py
 
 lint: install
-	$(BIN)/ruff check course_utils tests benchmarks
+	$(BIN)/ruff check course_utils tests benchmarks tools
 
 clean:
 	rm -rf $(VENV) student build .pytest_cache

@@ -48,7 +48,7 @@ def test_training_curves_draw_train_and_validation_and_skip_nan():
         "val_error": np.array([np.nan, np.nan]),
         "val_acc": np.array([np.nan, np.nan]),
     }
-    fig, axes = plot_training_curves(scores, title="t")
+    _fig, axes = plot_training_curves(scores, title="t")
     assert len(axes) == 2
     for ax in axes:
         assert len(ax.get_lines()) == 1  # validation is all NaN: not drawn
