@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from _helpers import numerical_gradient
 from scipy.signal import correlate2d
 
 from course_utils import checks
@@ -423,17 +424,6 @@ def test_lambda_answers_get_the_topic_name(capsys):
 
 
 # ----------------------------------------------------------------------------- private references
-def _numerical_gradient(f, x, eps=1e-6):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        old = x[index]
-        x[index] = old + eps
-        plus = f()
-        x[index] = old - eps
-        minus = f()
-        x[index] = old
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def test_conv_backward_reference_matches_finite_differences():
@@ -447,8 +437,8 @@ def test_conv_backward_reference_matches_finite_differences():
         return float(np.sum(Z * dZ))
 
     dX, dkernel = checks._conv_backward_reference(X, kernel, dZ)
-    np.testing.assert_allclose(dX, _numerical_gradient(loss, X), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(dkernel, _numerical_gradient(loss, kernel), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dX, numerical_gradient(loss, X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dkernel, numerical_gradient(loss, kernel), rtol=1e-6, atol=1e-8)
 
 
 def test_pool_backward_reference_matches_finite_differences():
@@ -461,7 +451,7 @@ def test_pool_backward_reference_matches_finite_differences():
         return float(np.sum(pooled * dA))
 
     np.testing.assert_allclose(checks._max_pool_backward_reference(X, dA, 2),
-                               _numerical_gradient(loss, X), atol=1e-8)
+                               numerical_gradient(loss, X), atol=1e-8)
 
 
 def test_im2col_and_best_hyperparameter_references_match_loops():
