@@ -312,22 +312,22 @@ def check_convolve2d(f: Callable) -> bool:
     """f(image, kernel) -> valid 2D TRUE convolution (kernel flipped), as scipy mode="valid"."""
     from course_utils.convolution import convolve2d
 
-    cases = _pairs_2d(np.random.default_rng(0), _SMALL_2D)
-    return _run_check(
-        _name_of(f, "convolve2d"), f, cases,
-        lambda image, kernel: convolve2d(image, kernel, mode="valid"),
-        _same_array(), ("image", "kernel"),
-    )
+    return _check_valid_2d(f, "convolve2d", convolve2d)
 
 
 def check_cross_correlate2d(f: Callable) -> bool:
     """f(image, kernel) -> valid 2D cross-correlation (kernel not flipped)."""
     from course_utils.convolution import cross_correlate2d
 
+    return _check_valid_2d(f, "cross_correlate2d", cross_correlate2d)
+
+
+def _check_valid_2d(f: Callable, topic: str, reference: Callable) -> bool:
+    """Compare f(image, kernel) with reference(image, kernel, mode="valid") on the 2D cases."""
     cases = _pairs_2d(np.random.default_rng(0), _SMALL_2D)
     return _run_check(
-        _name_of(f, "cross_correlate2d"), f, cases,
-        lambda image, kernel: cross_correlate2d(image, kernel, mode="valid"),
+        _name_of(f, topic), f, cases,
+        lambda image, kernel: reference(image, kernel, mode="valid"),
         _same_array(), ("image", "kernel"),
     )
 
