@@ -308,7 +308,11 @@ def show_kernel_positions(
         spine.set_visible(False)
     pad_text = f"p={before}" if before == after else f"p=({before} before, {after} after)"
     ax.set_title(title or f"i={i}, k={k}, s={s}, {pad_text}: o={o} positions per axis")
-    ax.set_xlabel("columns of the padded input (blue: input, white: zero padding)", fontsize=9)
+    ax.set_xlabel(
+        "columns of the padded input (blue: input, white: zero padding;\n"
+        "dark, framed: kernel window (grey where it covers padding))",
+        fontsize=9,
+    )
     ax.set_ylabel("rows of the padded input", fontsize=9)
     return fig, ax
 

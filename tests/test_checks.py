@@ -69,6 +69,12 @@ def same_padding(i, k, s):
     return total // 2, total - total // 2
 
 
+def same_padding_without_clipping(i, k, s):
+    """Forgets max(..., 0): a negative total gives a negative 'before'."""
+    total = (math.ceil(i / s) - 1) * s + k - i
+    return total // 2, total - total // 2
+
+
 class StudentAdam:
     def __init__(self, eta, rho, rho2):
         self.eta, self.rho, self.rho2 = eta, rho, rho2
@@ -284,6 +290,7 @@ BROKEN = [
     (checks.check_same_padding, lambda i, k, s: same_padding(i, k, s)[::-1]),
     (checks.check_same_padding, lambda i, k, s: ((k - 1) // 2, (k - 1) // 2)),
     (checks.check_same_padding, lambda i, k, s: sum(same_padding(i, k, s))),  # total only
+    (checks.check_same_padding, same_padding_without_clipping),
     (checks.check_scheduler, AdamWithoutBiasCorrection),
     (checks.check_scheduler, AdamCountingEpochs),
     (checks.check_scheduler, AdamResetKeepsMoments),
@@ -470,3 +477,11 @@ def test_importing_checks_does_not_import_tensorflow():
     code = "import sys, course_utils.checks; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("i, k, s", [(4, 1, 2), (6, 1, 3)])
+def test_check_same_padding_catches_a_missing_clip_on_a_hand_picked_case(i, k, s, capsys):
+    assert same_padding_without_clipping(i, k, s) != same_padding(i, k, s)
+    assert checks.check_same_padding(same_padding_without_clipping) is False
+    first = capsys.readouterr().out.splitlines()[0]
+    assert ": failed on case " in first, first

@@ -89,6 +89,7 @@ def test_show_kernel_positions_draws_one_panel_per_output_element(i, k, s, p, o)
     assert len(ax.images) == o * o
     assert f"o={o}" in ax.get_title()
     assert ax.get_xlabel() and ax.get_ylabel()
+    assert "kernel window" in ax.get_xlabel()
 
 
 def test_show_kernel_positions_rejects_a_kernel_larger_than_the_padded_input():
