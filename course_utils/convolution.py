@@ -188,19 +188,28 @@ def im2col(
         kernel.reshape(F, -1) @ cols has shape (N, F, out_h * out_w).
     """
     X = finite_array("X", X, ndim=4, layout="(N, C, H, W)")
-    kernel_height, kernel_width, v_stride, h_stride, out_h, out_w = _check_windows(
+    kernel_height, kernel_width, v_stride, h_stride, _, _ = _check_windows(
         X.shape, kernel_height, kernel_width, v_stride, h_stride
     )
+    return unfold_windows(X, kernel_height, kernel_width, v_stride, h_stride)
+
+
+def unfold_windows(X: np.ndarray, kh: int, kw: int, vs: int, hs: int) -> np.ndarray:
+    """The work of `im2col` without its input checks, for callers that checked X already.
+
+    (N, C, H, W) -> (N, C*kh*kw, out_h*out_w); the vectorised conv layer calls this on
+    every mini-batch.
+    """
     n_images, channels = X.shape[:2]
     # Why no loop: sliding_window_view returns a *view* of shape
     # (N, C, H-kh+1, W-kw+1, kh, kw) whose window axes reuse X's row/column
     # strides, so window (p, q) starts at X[..., p, q] without copying anything.
-    # Stepping the position axes by the stride keeps every v_stride-th window;
+    # Stepping the position axes by the stride keeps every vs-th window;
     # moving (kh, kw) in front of (out_h, out_w) and reshaping makes the one copy.
-    windows = sliding_window_view(X, (kernel_height, kernel_width), axis=(2, 3))
-    windows = windows[:, :, ::v_stride, ::h_stride]
+    windows = sliding_window_view(X, (kh, kw), axis=(2, 3))[:, :, ::vs, ::hs]
+    out_h, out_w = windows.shape[2:4]
     cols = windows.transpose(0, 1, 4, 5, 2, 3)
-    return cols.reshape(n_images, channels * kernel_height * kernel_width, out_h * out_w)
+    return cols.reshape(n_images, channels * kh * kw, out_h * out_w)
 
 
 def col2im(

@@ -31,11 +31,10 @@ from collections.abc import Callable
 import numpy as np
 from autograd import grad as _autograd_grad
 from autograd import make_vjp as _autograd_make_vjp
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validation import finite_array, positive_int
 from .activations import LRELU, LRELU_SLOPE, RELU, derivate, identity, sigmoid, softmax
-from .convolution import pad_input, same_padding
+from .convolution import pad_input, same_padding, unfold_windows
 
 __all__ = [
     "Convolution2DLayer",
@@ -107,20 +106,6 @@ def _activation_backward_fast(act_func: Callable, Z: np.ndarray, dA: np.ndarray)
         dZ *= dA
         return dZ
     return _activation_backward(act_func, Z, dA)
-
-
-def _im2col(X_padded: np.ndarray, kh: int, kw: int, vs: int, hs: int) -> np.ndarray:
-    """convolution.im2col without its input checks (the layer checked X in forward()).
-
-    (N, C, H, W) -> (N, C*kh*kw, out_h*out_w). sliding_window_view gives every window as a
-    view (no copy); the transpose puts (c, a, b) before the positions and the reshape
-    makes the one copy.
-    """
-    n_images, channels = X_padded.shape[:2]
-    windows = sliding_window_view(X_padded, (kh, kw), axis=(2, 3))[:, :, ::vs, ::hs]
-    out_h, out_w = windows.shape[2:4]
-    cols = windows.transpose(0, 1, 4, 5, 2, 3)
-    return cols.reshape(n_images, channels * kh * kw, out_h * out_w)
 
 
 def _init_scale(act_func: Callable, fan_in: int, fan_out: int) -> float:
@@ -483,7 +468,7 @@ class Convolution2DLayerOPT(Convolution2DLayer):
         # buffers, the largest arrays of a training step, are alive at once.
         self._cols = self._Z = None
         X_padded = self._pad(X)
-        cols = _im2col(X_padded, kh, kw, vs, hs)  # (N, C*kh*kw, P), P = out_h*out_w
+        cols = unfold_windows(X_padded, kh, kw, vs, hs)  # (N, C*kh*kw, P), P = out_h*out_w
         n_images, _, padded_h, padded_w = X_padded.shape
         out_h, out_w = (padded_h - kh) // vs + 1, (padded_w - kw) // hs + 1
         # (F, C*kh*kw) @ (N, C*kh*kw, P) -> (N, F, P): already in (N, F, ...) order, so
