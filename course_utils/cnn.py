@@ -64,6 +64,8 @@ from .layers import (
     Layer,
     OutputLayer,
     Pooling2DLayer,
+    channels_last_hint,
+    check_images,
 )
 from .schedulers import Adam, Scheduler
 
@@ -279,33 +281,19 @@ class CNN:
 
     def _check_images(self, X, name: str = "X") -> np.ndarray:
         """X as a finite float (N, C, H, W) array that fits the architecture."""
-        X = finite_array(name, X, ndim=4, layout="(N, C, H, W): images, channels, height, width")
-        if X.shape[0] == 0:
-            raise ValueError(f"{name} holds no images (shape {X.shape}); give at least one.")
         convs = [layer for layer in self.layers if isinstance(layer, Convolution2DLayer)]
-        if convs:  # pooling layers before it keep the number of channels
-            channels = convs[0].input_channels
-            if X.shape[1] != channels:
-                hint = f"give images with {channels} channel(s) on axis 1"
-                if X.shape[3] == channels:
-                    hint = (
-                        f"{name} looks like (N, H, W, C) = {X.shape} (channels last, as Keras); "
-                        f"this model expects (N, C, H, W): use {name}.transpose(0, 3, 1, 2)"
-                    )
-                raise ValueError(
-                    f"{name} has {X.shape[1]} channel(s) on axis 1 (shape {X.shape}) but the "
-                    f"first convolutional layer has input_channels={channels}; {hint}."
-                )
-        elif (
-            X.shape[3] in (1, 3) and X.shape[1] not in (1, 3)
+        # pooling layers before the first conv layer keep the number of channels
+        channels = convs[0].input_channels if convs else None
+        X = check_images(X, channels, name, owner="the first convolutional layer")
+        if (
+            channels is None and X.shape[3] in (1, 3) and X.shape[1] not in (1, 3)
             and (self._input_shape is None or X.shape[1:] != self._input_shape)
         ):
             # no conv layer fixes the channels, but 1 or 3 on the last axis and something
             # else on axis 1 is almost surely grey or RGB images stored channels last
             raise ValueError(
-                f"{name} looks like (N, H, W, C) = {X.shape} (channels last, as Keras), with "
-                f"{X.shape[3]} channel(s) on the last axis and {X.shape[1]} on axis 1; this "
-                f"model expects (N, C, H, W): use {name}.transpose(0, 3, 1, 2)."
+                f"{name} has {X.shape[3]} channel(s) on the last axis and {X.shape[1]} on "
+                f"axis 1; {channels_last_hint(X.shape, name)}."
             )
         if self._input_shape is not None and X.shape[1:] != self._input_shape:
             raise ValueError(

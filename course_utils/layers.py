@@ -159,23 +159,34 @@ def _is_non_negative_int(value) -> bool:
     return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= 0
 
 
-def _check_images(X, input_channels: int | None = None, name: str = "X") -> np.ndarray:
-    """X as a finite float array of shape (N, C, H, W), with C == input_channels if given."""
+def check_images(
+    X, input_channels: int | None = None, name: str = "X", owner: str = "this layer"
+) -> np.ndarray:
+    """X as a finite float array of shape (N, C, H, W), with C == input_channels if given.
+
+    owner names what fixes the channels in the error message ("this layer", or the CNN's
+    "the first convolutional layer"). The CNN checks its data with this function too.
+    """
     X = finite_array(name, X, ndim=4, layout="(N, C, H, W): images, channels, height, width")
     if X.shape[0] == 0:
         raise ValueError(f"{name} holds no images (shape {X.shape}); give at least one.")
     if input_channels is not None and X.shape[1] != input_channels:
-        hint = f"give {input_channels} channel(s) on axis 1 or change input_channels"
+        hint = f"give images with {input_channels} channel(s) on axis 1"
         if X.shape[3] == input_channels:
-            hint = (
-                f"{name} looks like (N, H, W, C) = {X.shape}, channels last as in Keras; "
-                f"this layer expects (N, C, H, W): use {name}.transpose(0, 3, 1, 2)"
-            )
+            hint = channels_last_hint(X.shape, name)
         raise ValueError(
-            f"{name} has {X.shape[1]} channel(s) on axis 1 (shape {X.shape}) but "
+            f"{name} has {X.shape[1]} channel(s) on axis 1 (shape {X.shape}) but {owner} has "
             f"input_channels={input_channels}; {hint}."
         )
     return X
+
+
+def channels_last_hint(shape: tuple[int, ...], name: str) -> str:
+    """The fix for images stored channels last (Keras' layout) where (N, C, H, W) is expected."""
+    return (
+        f"{name} looks like (N, H, W, C) = {shape}, channels last as in Keras; "
+        f"course_utils expects (N, C, H, W): use {name}.transpose(0, 3, 1, 2)"
+    )
 
 
 def _check_image_shape(input_shape, layer: str) -> Shape:
@@ -367,7 +378,7 @@ class Convolution2DLayer(Layer):
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """A = act_func(cross_correlate(X, kernel) + bias); X (N, C, H, W) -> (N, F, out_h, out_w)."""
-        X = _check_images(X, self.input_channels)
+        X = check_images(X, self.input_channels)
         self.output_shape(X.shape[1:])
         self._weights(X.dtype)
         return self._forward(X)
@@ -579,7 +590,7 @@ class Pooling2DLayer(Layer):
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """Pool every window: X (N, C, H, W) -> (N, C, out_h, out_w)."""
-        X = _check_images(X)
+        X = check_images(X)
         self.output_shape(X.shape[1:])
         return self._forward(X)
 
