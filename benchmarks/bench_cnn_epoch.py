@@ -9,14 +9,17 @@ random initial values differ (that costs nothing either way).
 
 Both are timed as a user runs them: our CNN.fit(..., progress=True) with its tqdm bar and
 per-epoch scores, Keras model.fit(..., verbose=1) with its progress bar and accuracy
-metric. The bars are written into memory buffers, so they cost what they cost without
+metric. Both report the training scores the same way: means over the epoch's batches, from
+the forward passes the training steps make anyway. The bars are written into memory buffers, so they cost what they cost without
 flooding this output. Each fit runs EPOCHS epochs after a warm-up fit (Keras traces its
 graph there); seconds per epoch = fit time / EPOCHS, best of REPEATS fits, ours and
-Keras' fits alternating. Both get this machine's 2 cores (our fit runs BLAS on one
-thread by choice: see course_utils/cnn.py).
+Keras' fits alternating. Both get this machine's 2 cores: TensorFlow splits each operation
+over its threads; our fit splits each batch in two halves that run on two threads (BLAS on
+one thread in each: see course_utils/cnn.py). Our fit on one thread (whole batches) is
+timed too, to show what the second core brings.
 
-After the ratio, a breakdown of our epoch (each layer's forward and backward, the
-optimiser, the per-epoch scoring pass and the rest) says where the time goes.
+A breakdown of our one-thread epoch (each layer's forward and backward, the optimiser, the
+training scores and the rest) says where the time goes.
 
 Run: .venv/bin/python benchmarks/bench_cnn_epoch.py   (BENCH_QUICK=1 for a toy run)
 """
@@ -36,6 +39,7 @@ import numpy as np
 from _common import QUICK, header, ratio_line
 
 from course_utils.activations import LRELU, LRELU_SLOPE, softmax
+from course_utils import cnn as cnn_module
 from course_utils.cnn import CNN
 from course_utils.costs import CostCrossEntropy
 from course_utils.data import load_mnist, onehot
@@ -132,34 +136,47 @@ def main() -> None:
         with contextlib.redirect_stdout(sink):
             return model.fit(X_nhwc, t, epochs=epochs, batch_size=BATCH, verbose=1)
 
-    times = seconds_per_epoch({"ours": ours, "keras": theirs})
-    t_ours, t_keras = times["ours"], times["keras"]
+    def ours_one_thread(epochs):
+        with whole_batches():
+            return ours(epochs)
+
+    times = seconds_per_epoch({"ours": ours, "keras": theirs, "ours, one thread": ours_one_thread})
+    t_ours, t_keras, t_single = times["ours"], times["keras"], times["ours, one thread"]
     scores = cnn.fit(X, t, epochs=1, batches=batches, progress=False)
     print(f"  our CNN.fit      {t_ours * 1e3:8.1f} ms per epoch "
-          f"(train accuracy after {EPOCHS * REPEATS + 2} epochs: {scores['train_acc'][-1]:.3f})")
+          f"(training accuracy in the last epoch: {scores['train_acc'][-1]:.3f})")
     print(f"  Keras model.fit  {t_keras * 1e3:8.1f} ms per epoch")
+    print(f"  our CNN.fit with whole batches on one thread: {t_single * 1e3:8.1f} ms per epoch "
+          f"(two threads are {t_single / t_ours:.2f}x faster)")
     sys.stdout.flush()
-    scoring_share = breakdown(cnn, ours)
+    breakdown(cnn, ours_one_thread)
     print()
     print(ratio_line("CNN epoch ours / Keras (conv8-pool-conv16-pool-dense64-softmax10, "
                      f"{N_IMAGES} images, batch {BATCH})", t_ours / t_keras, 1.0))
-    if scoring_share is not None:
-        # Keras reports running means of the batch losses; our fit scores the model after
-        # each epoch on all training images, one more forward pass. Without it:
-        print(ratio_line("CNN epoch ours without the per-epoch scoring pass / Keras",
-                         t_ours * (1 - scoring_share) / t_keras))
+    print(ratio_line("CNN epoch ours on one thread / Keras", t_single / t_keras))
 
 
-def breakdown(cnn: CNN, fit) -> float | None:
-    """Where one epoch's time goes, measured inside a real fit: each layer's forward and
-    backward, the optimiser, the per-epoch scoring, and the rest (shuffling, batch copies,
+@contextlib.contextmanager
+def whole_batches():
+    """CNN.fit as it would run on one core: no batch is split into halves for two threads."""
+    saved = cnn_module.PARALLEL_MIN_BATCH
+    cnn_module.PARALLEL_MIN_BATCH = sys.maxsize
+    try:
+        yield
+    finally:
+        cnn_module.PARALLEL_MIN_BATCH = saved
+
+
+def breakdown(cnn: CNN, fit_one_thread) -> None:
+    """Where one epoch's time goes, measured inside a real fit on one thread (whole batches:
+    with two threads the layers' times overlap and do not add up): each layer's forward and
+    backward, the optimiser, the training scores and the rest (shuffling, batch copies,
     divergence checks, progress bar).
 
     Wraps the model's internal methods with timers for one epoch (benchmark-only
     instrumentation, ~1 microsecond per call), then removes the wrappers.
     """
     totals: dict = defaultdict(float)
-    phase = ["train"]
     wrapped = []
 
     def wrap(obj, name, key):
@@ -170,53 +187,42 @@ def breakdown(cnn: CNN, fit) -> float | None:
             try:
                 return original(*args, **kwargs)
             finally:
-                totals[key() if callable(key) else key] += time.perf_counter() - start
+                totals[key] += time.perf_counter() - start
 
         setattr(obj, name, timed)
         wrapped.append((obj, name))
 
-    def scoring(*args, **kwargs):
-        phase[0] = "score"
-        try:
-            return score_epoch(*args, **kwargs)
-        finally:
-            phase[0] = "train"
-
     try:
         for index, layer in enumerate(cnn.layers):
             label = f"{index} {type(layer).__name__}"
-            wrap(layer, "_forward", lambda label=label: (phase[0], label, "forward"))
-            wrap(layer, "_backward", (phase[0], label, "backward"))
+            wrap(layer, "_forward", (label, "forward"))
+            wrap(layer, "_backward", (label, "backward"))
         for _, _, scheduler in cnn._param_schedulers:
             wrap(scheduler, "update_change", "optimiser")
-        score_epoch = cnn._score_epoch
-        cnn._score_epoch = scoring
-        wrapped.append((cnn, "_score_epoch"))
+        wrap(cnn, "_batch_scores", "scores")
     except AttributeError as error:  # the model's internals changed: no breakdown
         print(f"  (no breakdown: {error})")
-        return None
+        return
     try:
         start = time.perf_counter()
-        fit(1)
+        fit_one_thread(1)
         total = time.perf_counter() - start
     finally:
         for obj, name in wrapped:
             delattr(obj, name)  # the instance attribute hid the class's method
 
-    print(f"  breakdown of one epoch ({total * 1e3:.1f} ms, measured inside CNN.fit):")
+    print(f"  breakdown of one epoch on one thread ({total * 1e3:.1f} ms, measured inside "
+          "CNN.fit):")
     accounted = 0.0
     for index, layer in enumerate(cnn.layers):
         label = f"{index} {type(layer).__name__}"
-        fwd, bwd = totals[("train", label, "forward")], totals[("train", label, "backward")]
+        fwd, bwd = totals[(label, "forward")], totals[(label, "backward")]
         accounted += fwd + bwd
         print(f"    {label:28s} forward {fwd * 1e3:6.1f} ms   backward {bwd * 1e3:6.1f} ms")
-    score = sum(v for k, v in totals.items() if isinstance(k, tuple) and k[0] == "score")
-    optimiser = totals["optimiser"]
-    accounted += score + optimiser
-    print(f"    {'optimiser (Adam, 8 arrays)':28s} {optimiser * 1e3:6.1f} ms")
-    print(f"    {'scoring (forward, all images)':28s} {score * 1e3:6.1f} ms")
+    accounted += totals["optimiser"] + totals["scores"]
+    print(f"    {'optimiser (Adam, 8 arrays)':28s} {totals['optimiser'] * 1e3:6.1f} ms")
+    print(f"    {'training scores (40 batches)':28s} {totals['scores'] * 1e3:6.1f} ms")
     print(f"    {'rest (shuffle, copies, checks)':28s} {(total - accounted) * 1e3:6.1f} ms")
-    return score / total
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ at its peak: nothing else may keep big temporaries alive.
 
 Measured with tracemalloc, which sees every NumPy array allocation (NumPy reports its
 data buffers to it). The peak is taken above what was allocated before the step (model
-weights, data), so it is the step's own working memory. The whole epoch (40 steps plus
-the per-epoch scoring on all 2,000 images) is measured too.
+weights, data), so it is the step's own working memory. The step runs as fit runs it: the
+batch split in two halves, on two threads at the same time (their buffers are alive at
+once, together about one whole batch's). The whole epoch (40 steps) is measured too.
 
 Run: .venv/bin/python benchmarks/bench_memory.py   (BENCH_QUICK=1 for a toy run)
 """
@@ -73,12 +74,11 @@ def main() -> None:
     print(f"  input batch ({BATCH} images):                   {X_step.nbytes / MB:7.2f} MiB")
     print(f"  peak of one training step, all it keeps incl.: {step / MB:7.2f} MiB")
     print(f"  of which new in the step (above the last one):  {step_extra / MB:7.2f} MiB")
-    print(f"  peak of one epoch ({N_IMAGES} images, scoring incl.): {epoch / MB:7.2f} MiB "
-          "(scoring runs in chunks of cnn.PREDICT_BATCH_SIZE images)")
+    print(f"  peak of one epoch ({N_IMAGES} images):            {epoch / MB:7.2f} MiB")
     print()
     print(ratio_line(f"memory peak of one training step / largest im2col buffer (batch {BATCH})",
                      step / largest, 4.0))
-    print(ratio_line(f"memory peak of one epoch incl. scoring / largest im2col buffer (batch {BATCH})",
+    print(ratio_line(f"memory peak of one epoch / largest im2col buffer (batch {BATCH})",
                      epoch / largest))
 
 if __name__ == "__main__":

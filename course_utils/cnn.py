@@ -18,6 +18,10 @@ What the model promises:
     bit; two models never share a random stream; the global np.random is never touched.
   - Every parameter array (each kernel, each bias, ...) has its own deep copy of its
     scheduler, so Adam's moments of one array never mix with another's.
+  - Uses two cores: a mini-batch of PARALLEL_MIN_BATCH images or more is split in two
+    halves whose forward and backward passes run at the same time, the second on a worker
+    thread; their gradients are combined exactly (see CNN._step). The split depends only
+    on the batch size, never on the machine, so results are the same on any number of cores.
   - Each training step is applied atomically: all changes are computed, then all
     assigned. Ctrl-C (KeyboardInterrupt) stops training with the weights of the last
     complete step and returns the scores so far.
@@ -41,6 +45,7 @@ import sys
 import threading
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from tqdm import tqdm
@@ -85,6 +90,9 @@ _READABLE_VERSIONS = (1, 2)
 #: measured ~7% faster than with 256 on MNIST) and a fit's peak memory stays near that of a
 #: training step instead of several times more (benchmarks/bench_memory.py)
 PREDICT_BATCH_SIZE = 64
+#: mini-batches with at least this many images are split in two halves that run at the same
+#: time on two threads (CNN._step); smaller ones would gain less than the hand-over costs
+PARALLEL_MIN_BATCH = 16
 
 
 class CNN:
@@ -384,6 +392,11 @@ class CNN:
         "val_error", "val_acc" -- NaN where not computed (accuracy for regression, validation
         scores without validation data, epochs not reached after Ctrl-C or divergence).
         Accuracy is the fraction of images whose predicted row equals the target row.
+        The training scores of an epoch are averages over its mini-batches, each scored by
+        the forward pass of its own step, i.e. with the weights before that step (as Keras
+        reports them): no extra pass over the training images. They lag behind the weights
+        at the end of the epoch; predict(X) scores those. The validation scores are exact:
+        the validation images are scored with the weights at the end of every epoch.
 
         Ctrl-C (KeyboardInterrupt) does not propagate: it stops this fit, keeps the weights of
         the last complete step and returns the scores so far, so you can stop a long run in a
@@ -431,15 +444,24 @@ class CNN:
 
         scores = {key: np.full(epochs, np.nan) for key in SCORE_KEYS}
         bar = tqdm(range(epochs), desc="fit", unit="epoch", file=sys.stderr, disable=not progress)
+        second_half = _SecondHalf(self.layers) if self._can_split_batches() else None
         epoch = 0
         try:
             # overflow is detected by _step (training stops with a message), not warned about
             with _one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for epoch in bar:
                     order = self._rng.permutation(X.shape[0])
+                    error_sum, correct = 0.0, 0
                     for indices in np.array_split(order, batches):
-                        self._step(X[indices], t[indices], lam)
-                    self._score_epoch(scores, epoch, X, t, X_val, t_val)
+                        prediction = self._step(X[indices], t[indices], lam, second_half)
+                        batch_error, batch_correct = self._batch_scores(prediction, t[indices])
+                        error_sum += batch_error
+                        correct += batch_correct
+                    scores["train_error"][epoch] = error_sum / X.shape[0]
+                    if self.pred_format != "regression":
+                        scores["train_acc"][epoch] = correct / X.shape[0]
+                    if X_val is not None:
+                        self._score_validation(scores, epoch, X_val, t_val)
                     bar.set_postfix(
                         {key: f"{scores[key][epoch]:.4g}" for key in SCORE_KEYS
                          if not np.isnan(scores[key][epoch])},
@@ -457,6 +479,8 @@ class CNN:
             )
         finally:
             bar.close()
+            if second_half is not None:
+                second_half.close()
         return scores
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
@@ -464,23 +488,45 @@ class CNN:
             X = layer._forward(X)
         return X
 
-    def _step(self, X_batch: np.ndarray, t_batch: np.ndarray, lam: float) -> None:
-        """One gradient-descent step on one mini-batch, applied atomically."""
-        prediction = self._forward(X_batch)
-        if not np.all(np.isfinite(prediction)):
-            raise _Diverged
-        delta = self.layers[-1]._backward(t_batch)  # the output layer starts from the cost
-        # The deltas are not checked one by one (a full pass over each, ~3% of an epoch): a
-        # NaN or inf in a delta makes the gradients of the next layer with parameters NaN
-        # or inf too (inf * 0 is NaN), and those are all checked below, before any change.
-        for index in range(len(self.layers) - 2, -1, -1):
-            layer = self.layers[index]
-            if index == 0 and isinstance(layer, Convolution2DLayerOPT):
-                # Nothing lies below the first layer, so its input gradient would be thrown
-                # away: skip it (kh*kw matrix products and their scatter-add per step).
-                layer._backward(delta, input_gradient=False)
-            else:
-                delta = layer._backward(delta)
+    def _can_split_batches(self) -> bool:
+        """Whether a mini-batch's gradient is exactly the size-weighted mean of its halves'.
+
+        True when the cost is a mean over images (every cost of course_utils.costs) and every
+        layer treats images independently (the functions of course_utils.activations). A
+        function of your own might mix the images of a batch, so then batches stay whole.
+        """
+        functions = [getattr(layer, "act_func", None) for layer in self.layers]
+        return _function_lives_in(self.cost_func, _costs) and all(
+            func is None or _function_lives_in(func, _activations) for func in functions
+        )
+
+    def _step(
+        self, X_batch: np.ndarray, t_batch: np.ndarray, lam: float, second_half: _SecondHalf | None
+    ) -> np.ndarray:
+        """One gradient-descent step on one mini-batch, applied atomically.
+
+        Returns the batch's prediction, made with the weights before the step (for the
+        epoch's training scores). With `second_half` and at least PARALLEL_MIN_BATCH images,
+        the batch is split in two halves of n1 and n2 images: this thread runs the first,
+        the worker thread the second, at the same time. The cost is a mean over images, so
+        each half's gradient g1, g2 is the mean over its own images, and the whole batch's
+        gradient is exactly (n1 * g1 + n2 * g2) / (n1 + n2).
+        """
+        n_images = X_batch.shape[0]
+        if second_half is None or n_images < PARALLEL_MIN_BATCH:
+            prediction = _forward_backward(self.layers, X_batch, t_batch)
+        else:
+            n1 = (n_images + 1) // 2
+            future = second_half.start(X_batch[n1:], t_batch[n1:])
+            first = _forward_backward(self.layers, X_batch[:n1], t_batch[:n1])
+            second = future.result()  # re-raises what the worker raised (_Diverged, ...)
+            w1, w2 = n1 / n_images, (n_images - n1) / n_images
+            for layer, twin in zip(self.layers, second_half.layers):
+                layer.grads = {
+                    key: w1 * gradient + w2 * twin.grads[key]
+                    for key, gradient in layer.grads.items()
+                }
+            prediction = np.concatenate([first, second])
         for layer, key, _ in self._param_schedulers:
             if not np.all(np.isfinite(layer.grads[key])):
                 raise _Diverged
@@ -505,15 +551,22 @@ class CNN:
                 raise _Diverged
             for (layer, key, _), change in zip(self._param_schedulers, changes):
                 layer.params[key] = layer.params[key] - change
+        return prediction
 
-    def _score_epoch(self, scores, epoch, X, t, X_val, t_val) -> None:
-        for prefix, images, targets in (("train", X, t), ("val", X_val, t_val)):
-            if images is None:
-                continue
-            proba = self._predict_proba(images)
-            scores[f"{prefix}_error"][epoch] = float(self.cost_func(targets)(proba))
-            if self.pred_format != "regression":
-                scores[f"{prefix}_acc"][epoch] = _accuracy(self._to_prediction(proba), targets)
+    def _batch_scores(self, prediction: np.ndarray, targets: np.ndarray) -> tuple[float, int]:
+        """(cost * images, images predicted right) of one batch, summed into the epoch's
+        training scores; 0 right for regression, which has no accuracy."""
+        error = float(self.cost_func(targets)(prediction)) * targets.shape[0]
+        if self.pred_format == "regression":
+            return error, 0
+        right = np.all(self._to_prediction(prediction) == targets, axis=1)
+        return error, int(np.count_nonzero(right))
+
+    def _score_validation(self, scores, epoch, X_val, t_val) -> None:
+        proba = self._predict_proba(X_val)
+        scores["val_error"][epoch] = float(self.cost_func(t_val)(proba))
+        if self.pred_format != "regression":
+            scores["val_acc"][epoch] = _accuracy(self._to_prediction(proba), t_val)
 
     # ------------------------------------------------------------------
     # Prediction
@@ -902,6 +955,65 @@ class SummaryText(str):
         pass
 
 
+def _forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Forward pass of X through `layers`, then backpropagation from the targets t: fills
+    every layer's grads and returns the prediction. _Diverged if the prediction is not finite."""
+    for layer in layers:
+        X = layer._forward(X)
+    if not np.all(np.isfinite(X)):
+        raise _Diverged
+    delta = layers[-1]._backward(t)  # the output layer starts from the cost
+    # The deltas are not checked one by one (a full pass over each, ~3% of an epoch): a
+    # NaN or inf in a delta makes the gradients of the next layer with parameters NaN
+    # or inf too (inf * 0 is NaN), and CNN._step checks those before any change.
+    for index in range(len(layers) - 2, -1, -1):
+        layer = layers[index]
+        if index == 0 and isinstance(layer, Convolution2DLayerOPT):
+            # Nothing lies below the first layer, so its input gradient would be thrown
+            # away: skip it (kh*kw matrix products and their scatter-add per step).
+            layer._backward(delta, input_gradient=False)
+        else:
+            delta = layer._backward(delta)
+    return X
+
+
+class _SecondHalf:
+    """Runs the forward and backward passes of each mini-batch's second half on a worker thread.
+
+    The worker uses shallow copies of the model's layers. A copy shares its layer's `params`
+    dict, so it always sees the current weights (a step rebinds the arrays in that dict),
+    but it keeps its own saved activations and `grads`: the two halves never overwrite each
+    other's. NumPy releases the GIL inside its loops and matrix products, so the two threads
+    really compute at the same time, on two cores.
+    """
+
+    def __init__(self, layers: list[Layer]) -> None:
+        self._originals = layers
+        self.layers: list[Layer] = []
+        self._executor: ThreadPoolExecutor | None = None
+
+    def start(self, X: np.ndarray, t: np.ndarray):
+        """Start _forward_backward(copies, X, t); returns a Future of the prediction."""
+        if self._executor is None:
+            # Copied at the first split batch, not before: a copy holds on to the arrays its
+            # layer saved in its last forward pass until its own first pass replaces them,
+            # so copies that never run (no batch large enough) would only waste memory.
+            self.layers = [copy.copy(layer) for layer in self._originals]
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="CNN.fit")
+        return self._executor.submit(self._run, X, t)
+
+    def _run(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+        # np.errstate is per thread: the worker needs fit's "no overflow warnings" too
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return _forward_backward(self.layers, X, t)
+
+    def close(self) -> None:
+        """Wait for a pass still running (after Ctrl-C in the other half) and end the thread."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        self.layers = []
+
+
 class _Diverged(Exception):
     """Raised inside fit when the outputs stop being finite."""
 
@@ -955,6 +1067,12 @@ def _check_scheduler(name: str, scheduler) -> None:
             f"{name} must be a scheduler object such as Adam(eta=1e-3, rho=0.9, rho2=0.999) "
             f"(from course_utils.schedulers), got {scheduler!r}."
         )
+
+
+def _function_lives_in(func: Callable, module) -> bool:
+    """Whether func is one of the public functions of `module` (looked up by name)."""
+    name = getattr(func, "__name__", None)
+    return name in getattr(module, "__all__", ()) and getattr(module, name) is func
 
 
 def _function_name(func: Callable, module, what: str) -> str:

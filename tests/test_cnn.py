@@ -201,12 +201,19 @@ def test_layer_scheduler_overrides_the_model_scheduler(data):
 
 
 @pytest.mark.parametrize("optimized", [True, False])
-def test_one_fit_step_is_one_gradient_descent_step_through_the_public_layer_api(data, optimized):
+@pytest.mark.parametrize("n_images", [12, 33])  # 33: halves of 17 and 16 images, two threads
+def test_one_fit_step_is_one_gradient_descent_step_through_the_public_layer_api(
+    data, optimized, n_images, monkeypatch
+):
     (X, t, _), _ = data
-    X, t, eta, lam = X[:12], t[:12], 0.1, 0.01
+    X, t, eta, lam = X[:n_images], t[:n_images], 0.1, 0.01
     model = small_model(seed=6, scheduler=Constant(eta=eta), optimized=optimized)
     model._initialise(X.shape[1:])
     by_hand = copy.deepcopy(model)
+    halves = []
+    start = cnn_module._SecondHalf.start
+    monkeypatch.setattr(cnn_module._SecondHalf, "start",
+                        lambda self, X, t: halves.append(len(X)) or start(self, X, t))
     A = X
     for layer in by_hand.layers:
         A = layer.forward(A)
@@ -219,6 +226,53 @@ def test_one_fit_step_is_one_gradient_descent_step_through_the_public_layer_api(
             decay = lam * value if key in ("kernel", "weights") else 0
             expected = value - eta * (theirs.grads[key] + decay)
             np.testing.assert_allclose(mine.params[key], expected, rtol=1e-10, atol=1e-14)
+    # the second half of a batch of 33 ran on the worker thread; 12 images stay whole
+    assert halves == ([16] if n_images >= cnn_module.PARALLEL_MIN_BATCH else [])
+
+
+def test_training_scores_are_the_batch_scores_with_the_weights_before_each_step(data):
+    (X, t, _), _ = data
+    # one batch per epoch: its step starts from the weights of the end of the last epoch,
+    # so the epoch's training scores are the exact scores of those weights
+    model = small_model(seed=9)
+    model.fit(X, t, epochs=1, batches=1, progress=False)
+    before = model.predict_proba(X)
+    scores = model.fit(X, t, epochs=1, batches=1, progress=False)
+    np.testing.assert_allclose(scores["train_error"][0], CostCrossEntropy(t)(before), rtol=1e-12)
+    assert scores["train_acc"][0] == cnn_module._accuracy(model._to_prediction(before), t)
+    assert not np.array_equal(model.predict_proba(X), before)  # and the step did change them
+
+
+def test_training_scores_average_the_batches_weighted_by_their_sizes(data, monkeypatch):
+    (X, t, _), _ = data
+    X, t = X[:50], t[:50]  # 3 batches of 17, 17 and 16 images
+    model = small_model(seed=10)
+    model.fit(X, t, epochs=1, progress=False)
+    # freeze the weights: every batch is then scored with the same weights, and the
+    # size-weighted mean of the three batch scores is the score of the whole set
+    monkeypatch.setattr(model, "_param_schedulers", [])
+    frozen = model.predict_proba(X)
+    scores = model.fit(X, t, epochs=1, batches=3, progress=False)
+    np.testing.assert_allclose(scores["train_error"][0], CostCrossEntropy(t)(frozen), rtol=1e-12)
+    assert scores["train_acc"][0] == cnn_module._accuracy(model._to_prediction(frozen), t)
+
+
+def test_a_cost_of_your_own_keeps_batches_whole(data, monkeypatch):
+    # a cost that is not a mean over images would make the halves' gradients combine wrongly
+    (X, t, _), _ = data
+
+    def summed_cross_entropy(target):
+        return lambda p: -np.sum(target * np.log(p))
+
+    def no_worker(*args):
+        raise AssertionError("a batch was split although the cost is not one of ours")
+
+    monkeypatch.setattr(cnn_module._SecondHalf, "start", no_worker)
+    model = CNN(summed_cross_entropy, Adam(eta=1e-2, rho=0.9, rho2=0.999), seed=0)
+    model.add_FlattenLayer()
+    model.add_OutputLayer(2, softmax)
+    scores = model.fit(X, t, epochs=2, batches=1, progress=False)
+    assert np.all(np.isfinite(scores["train_error"]))
 
 
 def test_lam_adds_weight_decay_to_weights_but_not_to_biases(data):
@@ -419,24 +473,32 @@ def test_a_kernel_larger_than_the_image_is_rejected_before_any_work():
 # ---------------------------------------------------------------------------
 
 
-def test_keyboard_interrupt_keeps_the_weights_of_the_last_complete_step(data, capsys):
+@pytest.mark.parametrize("half", ["first (this thread)", "second (worker thread)"])
+def test_keyboard_interrupt_keeps_the_weights_of_the_last_complete_step(data, capsys, half,
+                                                                        monkeypatch):
     (X, t, _), _ = data
     reference = small_model(seed=7)
     reference.fit(X, t, epochs=1, batches=2, progress=False)  # exactly two steps
 
     model = small_model(seed=7)
-    layer = model.layers[3]  # the hidden dense layer
-    original = layer._backward
+    # Batches of 32 images are split in two halves of 16 (cnn_module.PARALLEL_MIN_BATCH):
+    # interrupt the hidden dense layer's backward pass of one half in the third step.
+    hidden_type = type(model.layers[3])
+    original = hidden_type._backward
+    in_main = half.startswith("first")
     calls = {"n": 0}
 
-    def interrupted_backward(dA):
-        calls["n"] += 1
-        if calls["n"] == 3:  # in the third step, after the output layer's backward ran
-            raise KeyboardInterrupt
-        return original(dA)
+    def interrupted_backward(self, dA):
+        if (threading.current_thread() is threading.main_thread()) == in_main:
+            calls["n"] += 1
+            if calls["n"] == 3:  # the third step, after the output layer's backward ran
+                raise KeyboardInterrupt
+        return original(self, dA)
 
-    layer._backward = interrupted_backward
+    monkeypatch.setattr(hidden_type, "_backward", interrupted_backward)
     scores = model.fit(X, t, epochs=5, batches=2, progress=False)
+    monkeypatch.undo()
+    assert calls["n"] == 3
     assert_same_weights(weights(model), weights(reference))
     assert np.isfinite(scores["train_error"][0]) and np.all(np.isnan(scores["train_error"][1:]))
     assert "interrupted in epoch 2/5" in capsys.readouterr().out
