@@ -444,7 +444,8 @@ class CNN:
 
         scores = {key: np.full(epochs, np.nan) for key in SCORE_KEYS}
         bar = tqdm(range(epochs), desc="fit", unit="epoch", file=sys.stderr, disable=not progress)
-        second_half = _SecondHalf(self.layers) if self._can_split_batches() else None
+        second_half = _SecondHalf(self.layers)
+        split_batches = self._can_split_batches()
         epoch = 0
         try:
             # overflow is detected by _step (training stops with a message), not warned about
@@ -453,7 +454,9 @@ class CNN:
                     order = self._rng.permutation(X.shape[0])
                     error_sum, correct = 0.0, 0
                     for indices in np.array_split(order, batches):
-                        prediction = self._step(X[indices], t[indices], lam, second_half)
+                        prediction = self._step(
+                            X[indices], t[indices], lam, second_half if split_batches else None
+                        )
                         batch_error, batch_correct = self._batch_scores(prediction, t[indices])
                         error_sum += batch_error
                         correct += batch_correct
@@ -461,7 +464,7 @@ class CNN:
                     if self.pred_format != "regression":
                         scores["train_acc"][epoch] = correct / X.shape[0]
                     if X_val is not None:
-                        self._score_validation(scores, epoch, X_val, t_val)
+                        self._score_validation(scores, epoch, X_val, t_val, second_half)
                     bar.set_postfix(
                         {key: f"{scores[key][epoch]:.4g}" for key in SCORE_KEYS
                          if not np.isnan(scores[key][epoch])},
@@ -479,14 +482,8 @@ class CNN:
             )
         finally:
             bar.close()
-            if second_half is not None:
-                second_half.close()
+            second_half.close()
         return scores
-
-    def _forward(self, X: np.ndarray) -> np.ndarray:
-        for layer in self.layers:
-            X = layer._forward(X)
-        return X
 
     def _can_split_batches(self) -> bool:
         """Whether a mini-batch's gradient is exactly the size-weighted mean of its halves'.
@@ -517,7 +514,7 @@ class CNN:
             prediction = _forward_backward(self.layers, X_batch, t_batch)
         else:
             n1 = (n_images + 1) // 2
-            future = second_half.start(X_batch[n1:], t_batch[n1:])
+            future = second_half.start(_forward_backward, X_batch[n1:], t_batch[n1:])
             first = _forward_backward(self.layers, X_batch[:n1], t_batch[:n1])
             second = future.result()  # re-raises what the worker raised (_Diverged, ...)
             w1, w2 = n1 / n_images, (n_images - n1) / n_images
@@ -562,8 +559,8 @@ class CNN:
         right = np.all(self._to_prediction(prediction) == targets, axis=1)
         return error, int(np.count_nonzero(right))
 
-    def _score_validation(self, scores, epoch, X_val, t_val) -> None:
-        proba = self._predict_proba(X_val)
+    def _score_validation(self, scores, epoch, X_val, t_val, second_half) -> None:
+        proba = self._predict_proba(X_val, second_half)
         scores["val_error"][epoch] = float(self.cost_func(t_val)(proba))
         if self.pred_format != "regression":
             scores["val_acc"][epoch] = _accuracy(self._to_prediction(proba), t_val)
@@ -587,13 +584,26 @@ class CNN:
             raise ValueError(f"threshold must be a number between 0 and 1, got {threshold!r}.")
         return self._to_prediction(self._predict_proba(self._check_images(X, "X")), threshold)
 
-    def _predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def _predict_proba(self, X: np.ndarray, second_half: _SecondHalf | None = None) -> np.ndarray:
+        """Forward pass in chunks of PREDICT_BATCH_SIZE images (bounds the memory).
+
+        With two chunks or more, the chunks of the second half run at the same time on a
+        worker thread (fit's, or a new one). The chunks are the same either way, and so are
+        the results, bit for bit.
+        """
+        n_chunks = -(-X.shape[0] // PREDICT_BATCH_SIZE)
         with _one_blas_thread():
-            chunks = [
-                self._forward(X[start : start + PREDICT_BATCH_SIZE])
-                for start in range(0, X.shape[0], PREDICT_BATCH_SIZE)
-            ]
-        return np.concatenate(chunks, axis=0)
+            if n_chunks < 2:
+                return _forward_in_chunks(self.layers, X)
+            split = (n_chunks + 1) // 2 * PREDICT_BATCH_SIZE
+            worker = second_half or _SecondHalf(self.layers)
+            try:
+                future = worker.start(_forward_in_chunks, X[split:])
+                first = _forward_in_chunks(self.layers, X[:split])
+                return np.concatenate([first, future.result()])
+            finally:
+                if second_half is None:
+                    worker.close()
 
     def _to_prediction(self, proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
         if self.pred_format == "multi-class":
@@ -955,6 +965,17 @@ class SummaryText(str):
         pass
 
 
+def _forward_in_chunks(layers: list[Layer], X: np.ndarray) -> np.ndarray:
+    """Outputs of `layers` for X, computed PREDICT_BATCH_SIZE images at a time."""
+    chunks = []
+    for start in range(0, X.shape[0], PREDICT_BATCH_SIZE):
+        A = X[start : start + PREDICT_BATCH_SIZE]
+        for layer in layers:
+            A = layer._forward(A)
+        chunks.append(A)
+    return np.concatenate(chunks, axis=0)
+
+
 def _forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Forward pass of X through `layers`, then backpropagation from the targets t: fills
     every layer's grads and returns the prediction. _Diverged if the prediction is not finite."""
@@ -978,13 +999,14 @@ def _forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.n
 
 
 class _SecondHalf:
-    """Runs the forward and backward passes of each mini-batch's second half on a worker thread.
+    """A worker thread that runs passes through copies of the model's layers.
 
-    The worker uses shallow copies of the model's layers. A copy shares its layer's `params`
-    dict, so it always sees the current weights (a step rebinds the arrays in that dict),
-    but it keeps its own saved activations and `grads`: the two halves never overwrite each
-    other's. NumPy releases the GIL inside its loops and matrix products, so the two threads
-    really compute at the same time, on two cores.
+    fit gives it the forward and backward passes of each mini-batch's second half, and the
+    prediction gives it the second half of the images. The copies are shallow: a copy shares
+    its layer's `params` dict, so it always sees the current weights (a step rebinds the
+    arrays in that dict), but it keeps its own saved activations and `grads`, so the two
+    threads never overwrite each other's. NumPy releases the GIL inside its loops and matrix
+    products, so the two threads really compute at the same time, on two cores.
     """
 
     def __init__(self, layers: list[Layer]) -> None:
@@ -992,20 +1014,22 @@ class _SecondHalf:
         self.layers: list[Layer] = []
         self._executor: ThreadPoolExecutor | None = None
 
-    def start(self, X: np.ndarray, t: np.ndarray):
-        """Start _forward_backward(copies, X, t); returns a Future of the prediction."""
-        if self._executor is None:
-            # Copied at the first split batch, not before: a copy holds on to the arrays its
-            # layer saved in its last forward pass until its own first pass replaces them,
-            # so copies that never run (no batch large enough) would only waste memory.
-            self.layers = [copy.copy(layer) for layer in self._originals]
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="CNN.fit")
-        return self._executor.submit(self._run, X, t)
+    def start(self, func: Callable, *args):
+        """Start func(copies of the layers, *args) on the worker; returns its Future.
 
-    def _run(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
-        # np.errstate is per thread: the worker needs fit's "no overflow warnings" too
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return _forward_backward(self.layers, X, t)
+        The worker computes under the caller's np.errstate (which is per thread).
+        """
+        if self._executor is None:
+            # Copied at the first use, not before: a copy holds on to the arrays its layer
+            # saved in its last forward pass until its own first pass replaces them, so
+            # copies that never run (no batch large enough) would only waste memory.
+            self.layers = [copy.copy(layer) for layer in self._originals]
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="CNN")
+        return self._executor.submit(self._run, np.geterr(), func, args)
+
+    def _run(self, errstate: dict, func: Callable, args: tuple):
+        with np.errstate(**errstate):
+            return func(self.layers, *args)
 
     def close(self) -> None:
         """Wait for a pass still running (after Ctrl-C in the other half) and end the thread."""

@@ -164,7 +164,10 @@ def test_predict_in_chunks_equals_one_big_forward(fitted, data, monkeypatch):
     (X, _, _), _ = data
     whole = fitted.predict_proba(X)
     monkeypatch.setattr(cnn_module, "PREDICT_BATCH_SIZE", 5)
-    np.testing.assert_allclose(fitted.predict_proba(X), whole, rtol=1e-12, atol=1e-15)
+    in_chunks = fitted.predict_proba(X)  # 13 chunks: 7 on this thread, 6 on the worker
+    np.testing.assert_allclose(in_chunks, whole, rtol=1e-12, atol=1e-15)
+    # the same chunks, all on this thread: bit for bit the same numbers
+    np.testing.assert_array_equal(cnn_module._forward_in_chunks(fitted.layers, X), in_chunks)
 
 
 def test_float32_data_trains_in_float32(data):
@@ -213,7 +216,7 @@ def test_one_fit_step_is_one_gradient_descent_step_through_the_public_layer_api(
     halves = []
     start = cnn_module._SecondHalf.start
     monkeypatch.setattr(cnn_module._SecondHalf, "start",
-                        lambda self, X, t: halves.append(len(X)) or start(self, X, t))
+                        lambda self, func, X, t: halves.append(len(X)) or start(self, func, X, t))
     A = X
     for layer in by_hand.layers:
         A = layer.forward(A)
@@ -264,15 +267,21 @@ def test_a_cost_of_your_own_keeps_batches_whole(data, monkeypatch):
     def summed_cross_entropy(target):
         return lambda p: -np.sum(target * np.log(p))
 
-    def no_worker(*args):
-        raise AssertionError("a batch was split although the cost is not one of ours")
+    start = cnn_module._SecondHalf.start
 
-    monkeypatch.setattr(cnn_module._SecondHalf, "start", no_worker)
+    def no_split(self, func, *args):
+        assert func is not cnn_module._forward_backward, "a batch was split, with a cost of ours"
+        return start(self, func, *args)
+
+    monkeypatch.setattr(cnn_module._SecondHalf, "start", no_split)
     model = CNN(summed_cross_entropy, Adam(eta=1e-2, rho=0.9, rho2=0.999), seed=0)
     model.add_FlattenLayer()
     model.add_OutputLayer(2, softmax)
-    scores = model.fit(X, t, epochs=2, batches=1, progress=False)
+    scores = model.fit(X, t, epochs=2, batches=1, X_val=X, t_val=t, progress=False)
     assert np.all(np.isfinite(scores["train_error"]))
+    # the validation images still go through the worker (forward passes are per image)
+    np.testing.assert_array_equal(scores["val_error"][-1], summed_cross_entropy(t)(
+        model.predict_proba(X)))
 
 
 def test_lam_adds_weight_decay_to_weights_but_not_to_biases(data):
@@ -977,3 +986,29 @@ def test_divergence_in_the_update_leaves_every_scheduler_state_unchanged(data, c
     # and training continues normally once the scheduler behaves again
     model._param_schedulers[-1][2].explode = False
     assert np.all(np.isfinite(model.fit(X, t, epochs=1, progress=False)["train_error"]))
+
+
+def test_split_and_whole_batches_train_the_same_model(monkeypatch):
+    # Sigmoid layers and a regression output are differentiated by autograd, on both threads
+    # at once when batches are split; 80 steps later the weights must agree to rounding.
+    rng = np.random.default_rng(0)
+    X, t = rng.normal(size=(256, 1, 8, 8)), rng.normal(size=(256, 3))
+
+    def regression_model():
+        model = CNN(CostOLS, Adam(eta=1e-2, rho=0.9, rho2=0.999), seed=1)
+        model.add_Convolution2DLayer(1, 4, 3, 3, act_func=sigmoid)
+        model.add_PoolingLayer(2, 2, 2, 2, "average")
+        model.add_FlattenLayer()
+        model.add_FullyConnectedLayer(16, sigmoid)
+        model.add_OutputLayer(3, identity)
+        return model
+
+    split = regression_model()
+    split_scores = split.fit(X, t, epochs=20, batches=4, progress=False)  # halves of 32
+    monkeypatch.setattr(cnn_module, "PARALLEL_MIN_BATCH", 10**9)
+    whole = regression_model()
+    whole_scores = whole.fit(X, t, epochs=20, batches=4, progress=False)
+    np.testing.assert_allclose(split_scores["train_error"], whole_scores["train_error"], rtol=1e-9)
+    for a, b in zip(weights(split), weights(whole)):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
+    assert whole_scores["train_error"][-1] < whole_scores["train_error"][0]
