@@ -38,8 +38,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 from _common import QUICK, header, ratio_line
 
-from course_utils.activations import LRELU, LRELU_SLOPE, softmax
 from course_utils import cnn as cnn_module
+from course_utils.activations import LRELU, LRELU_SLOPE, softmax
 from course_utils.cnn import CNN
 from course_utils.costs import CostCrossEntropy
 from course_utils.data import load_mnist, onehot
