@@ -13,6 +13,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from course_utils import cnn as cnn_module
+from course_utils import model_file
 from course_utils.activations import LRELU, identity, sigmoid, softmax
 from course_utils.cnn import CNN
 from course_utils.costs import CostCrossEntropy, CostLogReg, CostOLS
@@ -597,7 +598,7 @@ def test_save_and_load_keep_every_layer_option(data, tmp_path):
     model.save(tmp_path / "m.npz")
     loaded = CNN.load(tmp_path / "m.npz")
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    assert loaded._architecture() == model._architecture()
+    assert model_file.architecture_of(loaded) == model_file.architecture_of(model)
 
 
 def test_load_rejects_missing_truncated_foreign_and_non_npz_files(fitted, tmp_path):

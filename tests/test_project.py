@@ -25,7 +25,9 @@ ALLOWED_IMPORTS = {
     "convolution": {"_validation"},
     "data": {"_validation"},
     "layers": {"_validation", "convolution", "activations"},
-    "cnn": {"_validation", "convolution", "activations", "costs", "schedulers", "layers"},
+    "model_file": {"activations", "costs", "schedulers", "layers"},  # CNN's file format
+    "cnn": {"_validation", "convolution", "activations", "costs", "schedulers", "layers",
+            "model_file"},
 }
 
 
