@@ -36,16 +36,8 @@ _READABLE_VERSIONS = (1, 2)
 
 
 def save(model, path: str | os.PathLike) -> None:
-    """Write the architecture (JSON) and all weights to the .npz file `path`, atomically.
-
-    The file is written to a temporary file in the same folder and then renamed over
-    `path`, so an interrupted save never destroys an earlier file. Only the functions
-    and schedulers of course_utils can be saved (they are stored by name).
-
-    The file also holds the training state -- every parameter's scheduler state (Adam's
-    moments and step count t, ...) and the model's random generator -- so a loaded model
-    continues training exactly like the saved one (as a Keras .keras file does).
-    """
+    """The work of CNN.save (see there for what the file holds and promises): check the
+    path, write everything to a temporary file in the same folder, rename it over `path`."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
