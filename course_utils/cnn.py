@@ -18,10 +18,12 @@ What the model promises:
     bit; two models never share a random stream; the global np.random is never touched.
   - Every parameter array (each kernel, each bias, ...) has its own deep copy of its
     scheduler, so Adam's moments of one array never mix with another's.
-  - Uses two cores: a mini-batch of PARALLEL_MIN_BATCH images or more is split in two
+  - Uses two cores: fit splits a mini-batch of PARALLEL_MIN_BATCH images or more in two
     halves whose forward and backward passes run at the same time, the second on a worker
     thread; their gradients are combined exactly (see CNN._step). The split depends only
-    on the batch size, never on the machine, so results are the same on any number of cores.
+    on the batch size, never on the machine, so results are the same on any number of
+    cores (on one core the halves simply run one after the other). fit(parallel=False)
+    keeps batches whole.
   - Each training step is applied atomically: all changes are computed, then all
     assigned. Ctrl-C (KeyboardInterrupt) stops training with the weights of the last
     complete step and returns the scores so far.
@@ -41,7 +43,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from tqdm import tqdm
@@ -81,9 +83,11 @@ SCORE_KEYS = ("train_error", "train_acc", "val_error", "val_acc")
 #: measured ~7% faster than with 256 on MNIST) and a fit's peak memory stays near that of a
 #: training step instead of several times more (benchmarks/bench_memory.py)
 PREDICT_BATCH_SIZE = 64
-#: mini-batches with at least this many images are split in two halves that run at the same
-#: time on two threads (CNN._step); smaller ones would gain less than the hand-over costs
-PARALLEL_MIN_BATCH = 16
+#: fit(parallel=True) splits mini-batches of at least this many images in two halves that
+#: run at the same time on two threads (CNN._step). Measured on 2 cores (notebook 05's
+#: network): batches of 16 ran slower split than whole, 32 faster. Changing it changes which
+#: batches are split, hence the rounding of every result: decide it once.
+PARALLEL_MIN_BATCH = 32
 
 
 class CNN:
@@ -368,6 +372,7 @@ class CNN:
         t_val: np.ndarray | None = None,
         *,
         progress: bool = True,
+        parallel: bool = True,
     ) -> dict[str, np.ndarray]:
         """Train for `epochs` passes over (X, t), each split into `batches` shuffled mini-batches.
 
@@ -378,6 +383,11 @@ class CNN:
         batches : number of mini-batches per epoch (1 = full-batch gradient descent).
         X_val, t_val : optional validation data, scored after every epoch.
         progress : show a tqdm progress bar (stderr) with the latest scores.
+        parallel : split each mini-batch of at least PARALLEL_MIN_BATCH images in two halves
+            computed at the same time on two threads, the gradient being combined exactly
+            (notebook 05, section 7). False keeps every batch whole, on one thread: the
+            results then differ only by rounding. Batches are never split when the cost or
+            a layer's function is your own (it might mix the images of a batch).
 
         Returns scores: dict of arrays of length `epochs` -- "train_error", "train_acc",
         "val_error", "val_acc" -- NaN where not computed (accuracy for regression, validation
@@ -415,6 +425,9 @@ class CNN:
             math.isfinite(lam) and lam >= 0
         ):
             raise ValueError(f"lam must be a finite number >= 0, got {lam!r}; try 0 or 1e-4.")
+        for name, flag in (("progress", progress), ("parallel", parallel)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {flag!r}.")
         if (X_val is None) != (t_val is None):
             raise ValueError(
                 "give both X_val and t_val (validation images and targets), or neither; got "
@@ -436,7 +449,7 @@ class CNN:
         scores = {key: np.full(epochs, np.nan) for key in SCORE_KEYS}
         bar = tqdm(range(epochs), desc="fit", unit="epoch", file=sys.stderr, disable=not progress)
         second_half = _SecondHalf(self.layers)
-        split_batches = self._can_split_batches()
+        split_batches = parallel and self._can_split_batches()
         epoch = 0
         try:
             # overflow is detected by _step (training stops with a message), not warned about
@@ -578,23 +591,25 @@ class CNN:
     def _predict_proba(self, X: np.ndarray, second_half: _SecondHalf | None = None) -> np.ndarray:
         """Forward pass in chunks of PREDICT_BATCH_SIZE images (bounds the memory).
 
-        With two chunks or more, the chunks of the second half run at the same time on a
-        worker thread (fit's, or a new one). The chunks are the same either way, and so are
-        the results, bit for bit.
+        The second half of the chunks run on a worker thread (fit's, or a new one) while
+        this thread does the first half. The chunks are the same either way, and so are the
+        results, bit for bit. Each chunk is its own task, so Ctrl-C cancels the waiting ones.
         """
-        n_chunks = -(-X.shape[0] // PREDICT_BATCH_SIZE)
+        chunks = [X[start : start + PREDICT_BATCH_SIZE]
+                  for start in range(0, X.shape[0], PREDICT_BATCH_SIZE)]
+        half = (len(chunks) + 1) // 2
         with _one_blas_thread():
-            if n_chunks < 2:
-                return _forward_in_chunks(self.layers, X)
-            split = (n_chunks + 1) // 2 * PREDICT_BATCH_SIZE
+            if len(chunks) < 2:
+                return _forward(self.layers, X)
             worker = second_half or _SecondHalf(self.layers)
             try:
-                future = worker.start(_forward_in_chunks, X[split:])
-                first = _forward_in_chunks(self.layers, X[:split])
-                return np.concatenate([first, future.result()])
+                futures = [worker.start(_forward, chunk) for chunk in chunks[half:]]
+                outputs = [_forward(self.layers, chunk) for chunk in chunks[:half]]
+                outputs += [future.result() for future in futures]
             finally:
                 if second_half is None:
                     worker.close()
+        return np.concatenate(outputs, axis=0)
 
     def _to_prediction(self, proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
         if self.pred_format == "multi-class":
@@ -713,23 +728,18 @@ class SummaryText(str):
         pass
 
 
-def _forward_in_chunks(layers: list[Layer], X: np.ndarray) -> np.ndarray:
-    """Outputs of `layers` for X, computed PREDICT_BATCH_SIZE images at a time."""
-    chunks = []
-    for start in range(0, X.shape[0], PREDICT_BATCH_SIZE):
-        A = X[start : start + PREDICT_BATCH_SIZE]
-        for layer in layers:
-            A = layer._forward(A)
-        chunks.append(A)
-    return np.concatenate(chunks, axis=0)
+def _forward(layers: list[Layer], X: np.ndarray) -> np.ndarray:
+    """Output of the last of `layers` for the images X (a forward pass, nothing else)."""
+    for layer in layers:
+        X = layer._forward(X)
+    return X
 
 
 def _forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Forward pass of X through `layers`, then backpropagation from the targets t: fills
     every layer's grads and returns the prediction. _Diverged if the prediction is not finite."""
-    for layer in layers:
-        X = layer._forward(X)
-    if not np.all(np.isfinite(X)):
+    prediction = _forward(layers, X)
+    if not np.all(np.isfinite(prediction)):
         raise _Diverged
     delta = layers[-1]._backward(t)  # the output layer starts from the cost
     # The deltas are not checked one by one (a full pass over each, ~3% of an epoch): a
@@ -743,18 +753,22 @@ def _forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.n
             layer._backward(delta, input_gradient=False)
         else:
             delta = layer._backward(delta)
-    return X
+    return prediction
 
 
 class _SecondHalf:
     """A worker thread that runs passes through copies of the model's layers.
 
     fit gives it the forward and backward passes of each mini-batch's second half, and the
-    prediction gives it the second half of the images. The copies are shallow: a copy shares
-    its layer's `params` dict, so it always sees the current weights (a step rebinds the
-    arrays in that dict), but it keeps its own saved activations and `grads`, so the two
-    threads never overwrite each other's. NumPy releases the GIL inside its loops and matrix
-    products, so the two threads really compute at the same time, on two cores.
+    prediction gives it the second half of the chunks of images. The copies are shallow: a
+    copy shares its layer's `params` dict, so it always sees the current weights (a step
+    rebinds the arrays in that dict), but it keeps its own saved activations and `grads`,
+    so the two threads never overwrite each other's. (A shallow copy also shares methods
+    replaced on the layer *instance*, bound to the original layer: to wrap a layer's
+    method, e.g. for timing, patch its class, as tests/test_cnn.py does.) NumPy releases
+    the GIL inside its loops and matrix products, so the two threads really compute at the
+    same time, on two cores. With only one core available, the passes run right away on
+    the calling thread instead: the same numbers, without a thread.
     """
 
     def __init__(self, layers: list[Layer]) -> None:
@@ -762,16 +776,22 @@ class _SecondHalf:
         self.layers: list[Layer] = []
         self._executor: ThreadPoolExecutor | None = None
 
-    def start(self, func: Callable, *args):
+    def start(self, func: Callable, *args) -> Future:
         """Start func(copies of the layers, *args) on the worker; returns its Future.
 
         The worker computes under the caller's np.errstate (which is per thread).
         """
-        if self._executor is None:
+        if not self.layers:
             # Copied at the first use, not before: a copy holds on to the arrays its layer
             # saved in its last forward pass until its own first pass replaces them, so
             # copies that never run (no batch large enough) would only waste memory.
             self.layers = [copy.copy(layer) for layer in self._originals]
+        if _available_cores() < 2:
+            # run it now (an error is raised here, not by future.result(): same handling)
+            future = Future()
+            future.set_result(self._run(np.geterr(), func, args))
+            return future
+        if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="CNN")
         return self._executor.submit(self._run, np.geterr(), func, args)
 
@@ -780,10 +800,19 @@ class _SecondHalf:
             return func(self.layers, *args)
 
     def close(self) -> None:
-        """Wait for a pass still running (after Ctrl-C in the other half) and end the thread."""
+        """Cancel the passes not started yet, wait for a running one (after Ctrl-C in the
+        other thread) and end the thread."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
         self.layers = []
+
+
+def _available_cores() -> int:
+    """Cores this process may run on (os.sched_getaffinity where the system has it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 class _Diverged(Exception):

@@ -98,8 +98,8 @@ def _activation_backward_fast(act_func: Callable, Z: np.ndarray, dA: np.ndarray)
     """_activation_backward for the vectorised layers, with LRELU's f'(Z) * dA branch-free.
 
     (Z > 0) * (1 - slope) + slope is 1 where Z > 0 and slope elsewhere: exactly f'(Z) (for
-    slope = 0.01, 0.99 + 0.01 rounds to exactly 1 in float32 and float64; the tests compare
-    with LRELU's derivative). np.where (and any masked copy) branches on every element, and
+    LRELU_SLOPE = 0.001, (1 - slope) + slope rounds to exactly 1 in float32 and float64; the
+    tests compare with LRELU's derivative). np.where (and any masked copy) branches on every element, and
     the signs of Z are as good as random, so the CPU mispredicts half of those branches: the
     arithmetic form is several times faster. Each step is a plain float loop over Z's
     dtype (np.maximum(Z > 0, slope) would first cast the booleans element by element).

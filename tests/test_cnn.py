@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -168,7 +169,8 @@ def test_predict_in_chunks_equals_one_big_forward(fitted, data, monkeypatch):
     in_chunks = fitted.predict_proba(X)  # 13 chunks: 7 on this thread, 6 on the worker
     np.testing.assert_allclose(in_chunks, whole, rtol=1e-12, atol=1e-15)
     # the same chunks, all on this thread: bit for bit the same numbers
-    np.testing.assert_array_equal(cnn_module._forward_in_chunks(fitted.layers, X), in_chunks)
+    one_thread = [cnn_module._forward(fitted.layers, X[i : i + 5]) for i in range(0, len(X), 5)]
+    np.testing.assert_array_equal(np.concatenate(one_thread), in_chunks)
 
 
 def test_float32_data_trains_in_float32(data):
@@ -269,20 +271,58 @@ def test_a_cost_of_your_own_keeps_batches_whole(data, monkeypatch):
         return lambda p: -np.sum(target * np.log(p))
 
     start = cnn_module._SecondHalf.start
+    sent = []
 
     def no_split(self, func, *args):
-        assert func is not cnn_module._forward_backward, "a batch was split, with a cost of ours"
+        assert func is not cnn_module._forward_backward, "a batch was split with your own cost"
+        sent.append(func)
         return start(self, func, *args)
 
     monkeypatch.setattr(cnn_module._SecondHalf, "start", no_split)
+    monkeypatch.setattr(cnn_module, "PREDICT_BATCH_SIZE", 16)  # 4 chunks of validation images
     model = CNN(summed_cross_entropy, Adam(eta=1e-2, rho=0.9, rho2=0.999), seed=0)
     model.add_FlattenLayer()
     model.add_OutputLayer(2, softmax)
     scores = model.fit(X, t, epochs=2, batches=1, X_val=X, t_val=t, progress=False)
     assert np.all(np.isfinite(scores["train_error"]))
-    # the validation images still go through the worker (forward passes are per image)
+    # the validation chunks still go to the worker: forward passes treat images one by one
+    assert sent == [cnn_module._forward] * 4  # 2 chunks per epoch, 2 epochs
     np.testing.assert_array_equal(scores["val_error"][-1], summed_cross_entropy(t)(
         model.predict_proba(X)))
+
+
+def test_parallel_false_keeps_batches_whole_and_parallel_must_be_a_bool(data, monkeypatch):
+    (X, t, _), _ = data
+
+    def no_worker(*args):
+        raise AssertionError("parallel=False used the worker thread")
+
+    monkeypatch.setattr(cnn_module._SecondHalf, "start", no_worker)
+    model = small_model(seed=3)
+    assert np.all(np.isfinite(model.fit(X, t, epochs=1, parallel=False, progress=False)[
+        "train_error"]))
+    before = weights(model)
+    with pytest.raises(TypeError, match="parallel must be True or False, got 'no'"):
+        model.fit(X, t, epochs=1, parallel="no", progress=False)
+    assert_same_weights(weights(model), before)
+
+
+def test_on_one_core_the_halves_run_one_after_the_other_with_the_same_numbers(data, monkeypatch):
+    (X, t, _), (X_val, t_val, _) = data
+    two_cores = small_model(seed=4).fit(X, t, epochs=2, batches=2, X_val=X_val, t_val=t_val,
+                                        progress=False)
+
+    def no_thread(*args, **kwargs):
+        raise AssertionError("a worker thread was started on one core")
+
+    monkeypatch.setattr(cnn_module, "_available_cores", lambda: 1)
+    monkeypatch.setattr(cnn_module, "ThreadPoolExecutor", no_thread)
+    monkeypatch.setattr(cnn_module, "PREDICT_BATCH_SIZE", 8)  # validation in 4 chunks
+    one_core = small_model(seed=4).fit(X, t, epochs=2, batches=2, X_val=X_val, t_val=t_val,
+                                       progress=False)
+    monkeypatch.undo()
+    for key in cnn_module.SCORE_KEYS:
+        np.testing.assert_array_equal(one_core[key], two_cores[key])
 
 
 def test_lam_adds_weight_decay_to_weights_but_not_to_biases(data):
@@ -491,7 +531,7 @@ def test_keyboard_interrupt_keeps_the_weights_of_the_last_complete_step(data, ca
     reference.fit(X, t, epochs=1, batches=2, progress=False)  # exactly two steps
 
     model = small_model(seed=7)
-    # Batches of 32 images are split in two halves of 16 (cnn_module.PARALLEL_MIN_BATCH):
+    # Batches of 32 images are split in two halves of 16 (32 >= cnn_module.PARALLEL_MIN_BATCH):
     # interrupt the hidden dense layer's backward pass of one half in the third step.
     hidden_type = type(model.layers[3])
     original = hidden_type._backward
@@ -509,6 +549,40 @@ def test_keyboard_interrupt_keeps_the_weights_of_the_last_complete_step(data, ca
     scores = model.fit(X, t, epochs=5, batches=2, progress=False)
     monkeypatch.undo()
     assert calls["n"] == 3
+    assert_same_weights(weights(model), weights(reference))
+    assert np.isfinite(scores["train_error"][0]) and np.all(np.isnan(scores["train_error"][1:]))
+    assert "interrupted in epoch 2/5" in capsys.readouterr().out
+
+
+def test_ctrl_c_while_waiting_for_the_worker_keeps_the_weights_of_the_last_complete_step(
+    data, capsys, monkeypatch
+):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach only the main thread; a real SIGINT here would stop pytest")
+    if cnn_module._available_cores() < 2:
+        pytest.skip("on one core the halves run on this thread: no waiting for a worker")
+    (X, t, _), _ = data
+    reference = small_model(seed=11)
+    reference.fit(X, t, epochs=1, batches=2, progress=False)  # two steps
+
+    model = small_model(seed=11)
+    hidden_type = type(model.layers[3])
+    original = hidden_type._backward
+    calls = {"n": 0}
+
+    def slow_worker_backward(self, dA):
+        if threading.current_thread() is not threading.main_thread():
+            calls["n"] += 1
+            if calls["n"] == 3:  # third step: this thread's half is done, it waits for us
+                time.sleep(0.2)
+                os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered to that thread
+                time.sleep(0.2)
+        return original(self, dA)
+
+    monkeypatch.setattr(hidden_type, "_backward", slow_worker_backward)
+    scores = model.fit(X, t, epochs=5, batches=2, progress=False)
+    monkeypatch.undo()
+    assert calls["n"] == 3  # the worker finished its pass (fit waited for it) and no other
     assert_same_weights(weights(model), weights(reference))
     assert np.isfinite(scores["train_error"][0]) and np.all(np.isnan(scores["train_error"][1:]))
     assert "interrupted in epoch 2/5" in capsys.readouterr().out
@@ -989,7 +1063,7 @@ def test_divergence_in_the_update_leaves_every_scheduler_state_unchanged(data, c
     assert np.all(np.isfinite(model.fit(X, t, epochs=1, progress=False)["train_error"]))
 
 
-def test_split_and_whole_batches_train_the_same_model(monkeypatch):
+def test_split_and_whole_batches_train_the_same_model():
     # Sigmoid layers and a regression output are differentiated by autograd, on both threads
     # at once when batches are split; 80 steps later the weights must agree to rounding.
     rng = np.random.default_rng(0)
@@ -1006,9 +1080,8 @@ def test_split_and_whole_batches_train_the_same_model(monkeypatch):
 
     split = regression_model()
     split_scores = split.fit(X, t, epochs=20, batches=4, progress=False)  # halves of 32
-    monkeypatch.setattr(cnn_module, "PARALLEL_MIN_BATCH", 10**9)
     whole = regression_model()
-    whole_scores = whole.fit(X, t, epochs=20, batches=4, progress=False)
+    whole_scores = whole.fit(X, t, epochs=20, batches=4, parallel=False, progress=False)
     np.testing.assert_allclose(split_scores["train_error"], whole_scores["train_error"], rtol=1e-9)
     for a, b in zip(weights(split), weights(whole)):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
