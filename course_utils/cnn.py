@@ -560,8 +560,7 @@ class CNN:
         error = float(self.cost_func(targets)(prediction)) * targets.shape[0]
         if self.pred_format == "regression":
             return error, 0
-        right = np.all(self._to_prediction(prediction) == targets, axis=1)
-        return error, int(np.count_nonzero(right))
+        return error, _n_right(self._to_prediction(prediction), targets)
 
     def _score_validation(self, scores, epoch, X_val, t_val, second_half) -> None:
         proba = self._predict_proba(X_val, second_half)
@@ -846,9 +845,14 @@ class _DeferKeyboardInterrupt:
         return False
 
 
+def _n_right(prediction: np.ndarray, target: np.ndarray) -> int:
+    """Number of rows (images) predicted exactly right."""
+    return int(np.count_nonzero(np.all(prediction == target, axis=1)))
+
+
 def _accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
     """Fraction of rows (images) predicted exactly right."""
-    return float(np.mean(np.all(prediction == target, axis=1)))
+    return _n_right(prediction, target) / target.shape[0]
 
 
 def _parameter_count(layer: Layer, input_shape: tuple[int, ...]) -> int:

@@ -304,6 +304,8 @@ def test_parallel_false_keeps_batches_whole_and_parallel_must_be_a_bool(data, mo
     before = weights(model)
     with pytest.raises(TypeError, match="parallel must be True or False, got 'no'"):
         model.fit(X, t, epochs=1, parallel="no", progress=False)
+    with pytest.raises(TypeError, match="progress must be True or False, got 1"):
+        model.fit(X, t, epochs=1, progress=1)
     assert_same_weights(weights(model), before)
 
 
