@@ -61,9 +61,11 @@ lint: install
 clean:
 	rm -rf $(VENV) student build .pytest_cache
 
-# --- homework, course page, grading -------------------------------------------------
+# --- homework, course site, slides, grading -----------------------------------------
 STUDENT_DIR ?= student
 HTML_DIR    ?= build/html
+SLIDES_DIR  ?= build/slides
+BOOK_WORK   ?= build/book
 
 # nbgrader's own preprocessors: the code between ### BEGIN SOLUTION / ### END SOLUTION
 # becomes "# YOUR CODE HERE / raise NotImplementedError()", outputs and execution
@@ -71,7 +73,7 @@ HTML_DIR    ?= build/html
 # notebooks carry no nbgrader cell metadata, the markers alone decide.
 HOMEWORK_PREPROCESSORS := ["nbgrader.preprocessors.ClearSolutions","nbgrader.preprocessors.ClearOutput","nbconvert.preprocessors.ClearMetadataPreprocessor"]
 
-.PHONY: homework html grade
+.PHONY: homework html slides grade
 
 # Student copies of every notebook in $(STUDENT_DIR)/ (not committed).
 homework: install
@@ -84,9 +86,36 @@ homework: install
 	  --output-dir $(STUDENT_DIR) notebooks/*.ipynb
 	@echo "student copies in $(STUDENT_DIR)/"
 
-# The course page from the stored outputs (no re-execution): $(HTML_DIR)/index.html.
+# The course site: a Jupyter Book of the notebooks' STORED outputs (execute_notebooks: off),
+# configured in book/, built from the top folder so the notebooks stay in notebooks/.
+# Sphinx warnings are errors (-W), all of them listed (--keep-going); maths from a local
+# MathJax (book/_ext/local_mathjax.py). Result: $(HTML_DIR)/index.html.
 html: install
-	$(PY) tools/build_html.py --notebooks notebooks --output $(HTML_DIR)
+	rm -rf $(BOOK_WORK)/_build/html
+	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
+	  --path-output $(BOOK_WORK) -W -n --keep-going --quiet
+	rm -rf $(HTML_DIR)
+	mkdir -p $(dir $(abspath $(HTML_DIR)))
+	cp -r $(BOOK_WORK)/_build/html $(HTML_DIR)
+	@echo "course site: $(HTML_DIR)/index.html"
+
+# Static reveal.js slides of every notebook from its stored outputs: $(SLIDES_DIR)/NN_name.slides.html.
+# The template slides/offline_reveal loads reveal.js (from the pip package sphinx-revealjs)
+# and MathJax 2.7 (jupyter-server-mathjax) from copies next to the decks: nothing from the web.
+REVEAL_JS = $(shell $(PY) -c 'import pathlib, sphinx_revealjs; print(pathlib.Path(sphinx_revealjs.__file__).parent / "_static" / "revealjs")')
+MATHJAX   = $(shell $(PY) -c 'import pathlib, jupyter_server_mathjax; print(pathlib.Path(jupyter_server_mathjax.__file__).parent / "static")')
+slides: install
+	rm -rf $(SLIDES_DIR)
+	$(BIN)/jupyter nbconvert --to slides --log-level=ERROR \
+	  --TemplateExporter.extra_template_basedirs=slides --template offline_reveal \
+	  --SlidesExporter.reveal_url_prefix=reveal.js --SlidesExporter.reveal_scroll=True \
+	  --SlidesExporter.reveal_theme=white \
+	  --HTMLExporter.mathjax_url='mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe' \
+	  --output-dir $(SLIDES_DIR) notebooks/[0-9][0-9]_*.ipynb
+	mkdir -p $(SLIDES_DIR)/reveal.js
+	cp -r $(REVEAL_JS)/dist $(REVEAL_JS)/plugin $(SLIDES_DIR)/reveal.js/
+	cp -r $(MATHJAX) $(SLIDES_DIR)/mathjax
+	@echo "slides: $(SLIDES_DIR)/NN_name.slides.html"
 
 # Grade a handed-in notebook headless:  make grade NB=path/to/handed_in.ipynb
 grade: install

@@ -1,5 +1,11 @@
 """Headless Debian Chromium driven by Selenium, shared by the browser tests.
 
+The browser has no network but the loopback: host names do not resolve (except
+localhost and 127.0.0.1) and every other request goes to a proxy that is not there, so
+a page that needs a CDN shows it. `offsite_requests(driver)` lists every request the
+page made that left this machine (from Chromium's own network log), for the tests to
+assert there were none.
+
 The tests skip (with the reason) when Chromium or its driver is not installed:
 `apt-get install chromium chromium-driver` (.ci/run does it).
 """
@@ -7,8 +13,10 @@ The tests skip (with the reason) when Chromium or its driver is not installed:
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,7 +27,13 @@ CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--window-size=1280,900",
+    # no network: nothing resolves but the loopback, and the rest goes to a dead proxy
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+    "--proxy-server=http://127.0.0.1:9",  # loopback addresses bypass it implicitly
 )
+
+LOCAL_SCHEMES = {"file", "data", "blob", "about", "chrome", "devtools", "chrome-extension"}
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
 def require_chromium() -> None:
@@ -43,10 +57,34 @@ def chromium():
         for flag in CHROMIUM_FLAGS:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={profile}")
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
         driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)),
                                   options=options)
         driver.set_page_load_timeout(60)
+        driver.requested_urls = []
         try:
             yield driver
         finally:
             driver.quit()
+
+
+def requested_urls(driver) -> list[str]:
+    """Every URL the browser requested so far (all pages and frames), from its network log."""
+    for entry in driver.get_log("performance"):  # reading the log empties it: keep them
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            driver.requested_urls.append(message["params"]["request"]["url"])
+    return list(driver.requested_urls)
+
+
+def offsite_requests(driver) -> list[str]:
+    """The requested URLs that would have left this machine (none should)."""
+    offsite = []
+    for url in requested_urls(driver):
+        parts = urlsplit(url)
+        if parts.scheme in LOCAL_SCHEMES:
+            continue
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname in LOCAL_HOSTS:
+            continue
+        offsite.append(url)
+    return offsite

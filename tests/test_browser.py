@@ -6,23 +6,21 @@ Headless Debian Chromium driven by Selenium; skipped when Chromium is not instal
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
+import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
-from _chromium import chromium, require_chromium
+from _chromium import chromium, offsite_requests, require_chromium
+from _lab import jupyterlab
 
 ROOT = Path(__file__).resolve().parents[1]
-JUPYTER = Path(sys.executable).parent / "jupyter"  # the Makefile's environment (.venv)
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SLIDESHOW = next((p for p in NOTEBOOKS if p.name.startswith("02_")), NOTEBOOKS[0] if NOTEBOOKS else None)
 
-SERVER_START_TIMEOUT = 90  # s; JupyterLab takes 10-20 s on a 2-core machine
 UI_TIMEOUT = 60  # s for the lab to load, a kernel to start, an output to appear
 
 
@@ -44,60 +42,19 @@ def _student_notebook() -> nbformat.NotebookNode:
     return nb
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def lab(tmp_path):
-    """Start JupyterLab on a free loopback port serving a temp folder; always shut it down."""
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab serving a temp folder with a tiny student notebook and a course notebook
+    (for RISE); shared by this module's tests, always shut down."""
     require_chromium()
-    root = tmp_path / "lab"
+    work = tmp_path_factory.mktemp("jupyterlab")
+    root = work / "lab"
     root.mkdir()
     nbformat.write(_student_notebook(), root / "homework.ipynb")
-    token, port = secrets.token_hex(16), _free_port()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    command = [
-        str(JUPYTER), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-        "--ServerApp.port_retries=0", f"--ServerApp.token={token}",
-        f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
-        f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI runs as root
-        command.append("--allow-root")
-    log = (tmp_path / "lab.log").open("w")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {server.returncode}:\n"
-                            + (tmp_path / "lab.log").read_text())
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n"
-                            + (tmp_path / "lab.log").read_text())
-            time.sleep(0.5)
-        yield {"url": url, "token": token, "root": root, "log": tmp_path / "lab.log"}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
+    if SLIDESHOW:
+        shutil.copy(SLIDESHOW, root / SLIDESHOW.name)
+    with jupyterlab(root, work) as server:
+        yield server
 
 
 def _wait(driver, condition, what: str, timeout: float = UI_TIMEOUT):
@@ -174,12 +131,62 @@ def test_jupyterlab_runs_an_exercise_through_the_ui_and_the_saved_notebook_grade
         ActionChains(driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
         saved = lab["root"] / "homework.ipynb"
         _wait(driver, lambda d: "np.convolve(x, w)" in saved.read_text(), "the saved notebook")
+        assert offsite_requests(driver) == [], "JupyterLab fetched files from the web"
 
     # Grade the handed-in file headless: full marks.
     result = subprocess.run([sys.executable, "-m", "course_utils.grade", str(saved)],
                             check=False, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "my_convolve1d" in result.stdout and "score: 1/1" in result.stdout, result.stdout
+
+
+def _until(driver, script: str, timeout: float = UI_TIMEOUT):
+    """Run `script` until it returns something true (or time is up); return its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.25)
+    return driver.execute_script(script)
+
+
+# --- RISE in JupyterLab --------------------------------------------------------------------
+
+def test_rise_presents_a_course_notebook_as_slides_and_advances(lab):
+    """A lecturer opens a notebook, presses Alt+R (RISE), and steps through the slides."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    if not SLIDESHOW:
+        pytest.skip("no notebooks/NN_*.ipynb yet")
+    notebook = SLIDESHOW
+    shown = ("const s = document.querySelector('.reveal .slides section.present');"
+             "return s ? s.innerText.trim().slice(0, 200) : ''")
+    with chromium() as driver:
+        started = time.perf_counter()
+        # ?reset: a fresh layout, not the notebooks the previous test left open
+        driver.get(f"{lab['url']}/lab/tree/{notebook.name}?reset&token={lab['token']}")
+        cells = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputPrompt"
+        assert _until(driver, f"return document.querySelectorAll('{cells}').length > 3"), \
+            "the notebook did not open"
+        driver.find_elements(By.CSS_SELECTOR, cells)[0].click()
+        ActionChains(driver).key_down(Keys.ALT).send_keys("r").key_up(Keys.ALT).perform()
+        assert _until(driver, "return document.querySelector('iframe[src*=\"/rise/\"]')"), \
+            "Alt+R opened no RISE slideshow"
+        print(f"notebook open and Alt+R pressed after {time.perf_counter() - started:.1f} s")
+        driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, 'iframe[src*="/rise/"]'))
+        first = _until(driver, shown)
+        print(f"slideshow shown after {time.perf_counter() - started:.1f} s")
+        title = nbformat.read(notebook, as_version=4).cells[0].source.split("\n")[0]
+        assert first.lower().startswith(title.lstrip("# ").lower()), first  # theme: capitals
+        driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+        second = _until(driver, f"const t = (() => {{ {shown} }})(); "
+                                   f"return t && t !== {first!r} ? t : ''")
+        assert second and second != first, "advancing did not change the slide"
+        driver.switch_to.default_content()
+        assert offsite_requests(driver) == []
 
 
 def test_browser_tests_skip_with_a_reason_when_chromium_is_missing(monkeypatch):

@@ -1,66 +1,92 @@
-"""`make html` builds the course page from the stored outputs: an index in notebook order,
-one page per notebook with previous/next links, figures and maths that render offline.
+"""`make html` builds the course site, a Jupyter Book of the stored outputs: every notebook
+in order in the sidebar and on the index, an in-page table of contents, a download button
+for the notebook itself, full-text search, and maths and figures that need no network.
 
-The page is built once per session (`make html` into a temporary folder); the browser
-test opens it in headless Chromium (skipped when Chromium is not installed).
+The site is built once per session (`make html` into a temporary folder, warnings are
+errors); the browser tests open it in headless Chromium with the network cut off
+(skipped when Chromium is not installed).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
-import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
-from _chromium import chromium
+from _chromium import chromium, offsite_requests
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-sys.path.insert(0, str(ROOT / "tools"))
-from build_html import notebook_title
+HEADING = re.compile(r"^(#{1,6})\s+(.*)")
+REMOTE = re.compile(r"^(https?:)?//", re.IGNORECASE)
 
 
-class _Links(HTMLParser):
-    """Collect <a> hrefs with their classes, <script src> and <img> tags of a page."""
+class _Page(HTMLParser):
+    """Links and loaded files (scripts, styles, images) of a page, by where the links sit:
+    the sidebar of all notebooks, the page's own table of contents, the article."""
 
     def __init__(self):
         super().__init__()
-        self.links, self.scripts, self.images = [], [], 0
+        self.links, self.sources = [], []
+        self.sidebar, self.page_toc, self.article = [], [], []
+        self._open: list[tuple[str, str | None]] = []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        if tag in ("nav", "article"):
+            region = ("article" if tag == "article" else "sidebar" if "bd-links" in classes
+                      else "page_toc" if "bd-toc-nav" in classes or "page-toc" in classes
+                      else None)
+            self._open.append((tag, region))
         if tag == "a" and "href" in attrs:
             self.links.append((attrs.get("class") or "", attrs["href"]))
-        elif tag == "script" and attrs.get("src"):
-            self.scripts.append(attrs["src"])
-        elif tag == "img":
-            self.images += 1
+            region = next((r for _, r in reversed(self._open) if r), None)
+            if region:
+                getattr(self, region).append(attrs["href"])
+        for key in ("src", "href"):
+            if tag in ("script", "img", "link", "iframe", "source") and attrs.get(key):
+                self.sources.append(attrs[key])
+
+    def handle_endtag(self, tag):
+        if tag in ("nav", "article") and self._open and self._open[-1][0] == tag:
+            self._open.pop()
 
 
-def _parse(path: Path) -> _Links:
-    parser = _Links()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return parser
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
 
 
-def _titles() -> list[str]:
-    return [notebook_title(nbformat.read(p, as_version=4), p.stem) for p in NOTEBOOKS]
+def _headings(path: Path) -> list[tuple[int, str]]:
+    """(level, text) of every markdown heading of a notebook, outside code fences."""
+    found = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "markdown":
+            continue
+        fence = False
+        for line in cell.source.splitlines():
+            if line.lstrip().startswith(("```", "~~~")):
+                fence = not fence
+            m = None if fence else HEADING.match(line)
+            if m:
+                found.append((len(m.group(1)), m.group(2).strip()))
+    return found
 
 
-def _has_figure(path: Path) -> bool:
-    nb = nbformat.read(path, as_version=4)
-    return any("image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})
-               for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+def _title(path: Path) -> str:
+    return next(text for level, text in _headings(path) if level == 1)
 
 
-def _has_maths(path: Path) -> bool:
-    nb = nbformat.read(path, as_version=4)
-    return any(re.search(r"\$[^$\n]+\$", c.source) for c in nb.cells if c.cell_type == "markdown")
+def _page(site: Path, notebook: Path) -> Path:
+    return site / "notebooks" / notebook.with_suffix(".html").name
 
 
 @pytest.fixture(scope="session")
@@ -70,89 +96,140 @@ def site(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("html")
     env = {**os.environ, "MAKEFLAGS": ""}
     start = time.perf_counter()
-    result = subprocess.run(["make", "--no-print-directory", "html", f"HTML_DIR={target}"],
-                            cwd=ROOT, check=False, capture_output=True, text=True, env=env, timeout=600)
+    result = subprocess.run(["make", "--no-print-directory", "html", f"HTML_DIR={target / 'html'}",
+                             f"BOOK_WORK={target / 'work'}"],
+                            cwd=ROOT, check=False, capture_output=True, text=True, env=env,
+                            timeout=900)
     assert result.returncode == 0, f"make html failed:\n{result.stdout}\n{result.stderr}"
     print(f"make html took {time.perf_counter() - start:.1f} s")
-    return target
+    return target / "html"
 
 
-def test_index_links_every_notebook_in_order(site):
-    links = [href for cls, href in _parse(site / "index.html").links if cls == "notebook"]
-    assert links == [p.with_suffix(".html").name for p in NOTEBOOKS]
-    index = (site / "index.html").read_text(encoding="utf-8")
-    for title in _titles():
-        assert title.replace("&", "&amp;") in index, title
-
-
-def test_every_page_has_previous_index_and_next_links_in_order(site):
-    pages = [p.with_suffix(".html").name for p in NOTEBOOKS]
-    for i, name in enumerate(pages):
-        links = _parse(site / name).links
-        nexts = {href for cls, href in links if "next" in cls.split()}
-        prevs = {href for cls, href in links if "prev" in cls.split()}
-        assert any("index" in c.split() and h == "index.html" for c, h in links), name
-        assert nexts == ({pages[i + 1]} if i + 1 < len(pages) else set()), name
-        assert prevs == ({pages[i - 1]} if i > 0 else set()), name
-
-
-def test_pages_show_the_stored_outputs_and_need_no_network(site):
+def test_notebook_headings_never_skip_a_level():
+    """Jupyter Book warns (and -W fails the build) when a heading skips a level."""
     for path in NOTEBOOKS:
-        page = site / path.with_suffix(".html").name
+        levels = [level for level, _ in _headings(path)]
+        assert levels and levels[0] == 1, f"{path.name}: no level-1 title first"
+        for before, after in itertools.pairwise(levels):
+            assert after <= before + 1, f"{path.name}: heading level {before} then {after}"
+
+
+def test_book_lists_every_notebook_in_order_on_the_index_and_in_every_sidebar(site):
+    names = [p.with_suffix(".html").name for p in NOTEBOOKS]
+    index = site / "book" / "index.html"
+    listed = [h.removeprefix("../notebooks/") for h in _parse(index).article
+              if h.startswith("../notebooks/")]
+    assert list(dict.fromkeys(listed)) == names  # the index's table of contents
+    assert [h.removeprefix("../notebooks/") for h in _parse(index).sidebar] == names
+    for i, path in enumerate(NOTEBOOKS):  # on a notebook's page its own entry is "#"
+        sidebar = [names[i] if h == "#" else h for h in _parse(_page(site, path)).sidebar]
+        assert sidebar == names, (path.name, sidebar)
+    text = index.read_text(encoding="utf-8")
+    for path in NOTEBOOKS:  # the titles, as the notebooks spell them
+        assert _title(path).replace("&", "&amp;") in text, _title(path)
+    assert (site / "index.html").is_file()  # the top page sends the reader to book/index.html
+
+
+def test_every_page_has_its_sections_in_a_table_of_contents_and_a_download_button(site):
+    for path in NOTEBOOKS:
+        page = _page(site, path)
         parsed = _parse(page)
-        remote = [s for s in parsed.scripts if s.startswith(("http:", "https:", "//"))]
-        assert not remote, f"{page.name} loads scripts from the web: {remote}"
-        if _has_figure(path):
-            assert parsed.images >= 1, f"{page.name} has no <img> for its stored figures"
-        nb = nbformat.read(path, as_version=4)
-        text = page.read_text(encoding="utf-8")
-        for cell in nb.cells:
-            streams = [o for o in cell.get("outputs", []) if o.output_type == "stream"]
-            if streams:  # the first printed line of the notebook appears verbatim on the page
-                line = next((ln for ln in streams[0].text.splitlines() if ln.strip()), "")
-                escaped = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                assert escaped.strip() in text, f"{page.name}: {line!r}"
-                break
+        sections = [text for level, text in _headings(path) if level == 2]
+        toc = [h for h in parsed.page_toc if h.startswith("#")]
+        assert len(toc) >= len(sections), (path.name, toc)
+        download = f"../_sources/notebooks/{path.name}"
+        assert any(h == download for _, h in parsed.links), f"{path.name}: no download link"
+        # the download is the notebook itself, with its outputs
+        assert (site / "_sources" / "notebooks" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_pages_show_the_stored_outputs_and_load_nothing_from_the_web(site):
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) >= len(NOTEBOOKS) + 1
+    for page in pages:
+        remote = [s for s in _parse(page).sources if REMOTE.match(s)]
+        assert not remote, f"{page.relative_to(site)} loads files from the web: {remote}"
+    for css in (site / "_static").rglob("*.css"):
+        imports = re.findall(r"@import\s+url\(\s*['\"]?((?:https?:)?//[^)'\"]+)",
+                             css.read_text(encoding="utf-8", errors="replace"))
+        assert not imports, f"{css.relative_to(site)} imports {imports}"
     assert (site / "_static" / "mathjax" / "MathJax.js").is_file()
+    assert (site / "searchindex.js").is_file()
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        text = _page(site, path).read_text(encoding="utf-8")
+        figures = sum("image/png" in o.get("data", {}) for c in nb.cells
+                      if c.cell_type == "code" for o in c.outputs)
+        if figures:
+            assert re.search(r'<img[^>]+src="\.\./_images/', text), f"{path.name}: no figure"
+        stream = next((o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                       if o.output_type == "stream" and o.text.strip()), None)
+        if stream:  # the first printed line of the notebook appears on its page
+            line = next(ln for ln in stream.splitlines() if ln.strip()).strip()
+            escaped = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            assert escaped in text.replace("&#39;", "'").replace("&quot;", '"'), (path.name, line)
 
 
-def test_course_page_in_chromium_shows_titles_figures_and_maths(site):
-    titles = _titles()
-    with chromium() as driver:
-        driver.get((site / "index.html").as_uri())
-        index_text = driver.find_element("tag name", "body").text
-        for title in titles:
-            assert title in index_text, title
-        # Walk the pages through their "next" links, starting from the index's first link.
-        driver.find_element("css selector", "ol.notebooks a.notebook").click()
-        for i, path in enumerate(NOTEBOOKS):
-            assert driver.current_url.endswith(path.with_suffix(".html").name)
-            assert driver.title == titles[i]
-            headings = [h.text for h in driver.find_elements("tag name", "h1")]
-            assert any(titles[i] in h for h in headings), (path.name, headings)
-            if _has_figure(path):
-                decoded = driver.execute_script(
-                    "return Array.from(document.images).filter("
-                    "im => im.complete && im.naturalWidth > 0).length")
-                assert decoded >= 1, f"{path.name}: no figure decoded"
-            if _has_maths(path):
-                rendered = _wait_for_mathjax(driver)
-                assert rendered >= 1, f"{path.name}: maths not rendered"
-                errors = driver.find_elements("css selector", ".MathJax_Error, merror")
-                assert not errors, f"{path.name}: MathJax errors: {[e.text for e in errors][:3]}"
-            if i + 1 < len(NOTEBOOKS):
-                driver.find_element("css selector", "nav.course-nav.top a.next").click()
+# --- in the browser, offline ----------------------------------------------------------------
 
-
-def _wait_for_mathjax(driver, timeout: float = 60) -> int:
-    """Wait until MathJax has typeset the page; return the number of rendered formulas."""
+def _wait_for(driver, script: str, timeout: float = 60):
     deadline = time.monotonic() + timeout
-    script = ("return window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 "
-              "&& MathJax.Hub.queue.running === 0 "
-              "? document.querySelectorAll('.MathJax, .MathJax_Display').length : -1")
     while time.monotonic() < deadline:
-        count = driver.execute_script(script)
-        if count is not None and count > 0:
-            return count
+        value = driver.execute_script(script)
+        if value:
+            return value
         time.sleep(0.25)
-    return 0
+    return driver.execute_script(script)
+
+
+def test_site_in_chromium_lists_the_notebooks_and_search_finds_toeplitz(site):
+    titles = [_title(p) for p in NOTEBOOKS]
+    with chromium() as driver:
+        driver.get((site / "index.html").as_uri())  # redirects to book/index.html
+        _wait_for(driver, "return location.pathname.endsWith('book/index.html')")
+        body = driver.find_element("tag name", "article").text
+        positions = [body.find(t) for t in titles]
+        assert -1 not in positions and positions == sorted(positions), (titles, body[:1000])
+
+        # Search: type in the page's search box, as a student does.
+        driver.get((site / "search.html").as_uri() + "?q=Toeplitz")
+        summary = _wait_for(driver, "const p = document.querySelector('#search-results "
+                                    "p.search-summary'); return p && p.textContent")
+        assert summary, "search never finished"
+        hits = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#search-results ul.search li a'))"
+            ".map(a => a.getAttribute('href'))")
+        notebook_hits = sorted({h.split("#")[0].split("?")[0] for h in hits
+                                if h.startswith("notebooks/")})
+        toeplitz = [p for p in NOTEBOOKS if "toeplitz" in
+                    p.read_text(encoding="utf-8").lower()]
+        assert notebook_hits == [f"notebooks/{p.with_suffix('.html').name}" for p in toeplitz]
+        assert notebook_hits == ["notebooks/02_toeplitz.html"], hits
+        assert offsite_requests(driver) == []
+
+
+def test_maths_is_typeset_and_figures_show_in_chromium_with_no_network(site):
+    with_maths = [p for p in NOTEBOOKS
+                  if any(level == 2 for level, _ in _headings(p))][:2]
+    with chromium() as driver:
+        for path in with_maths:
+            driver.get(_page(site, path).as_uri())
+            done = _wait_for(driver, "return window.MathJax && MathJax.Hub && MathJax.Hub.queue"
+                                     " && MathJax.Hub.queue.pending === 0"
+                                     " && document.querySelectorAll('.MathJax, .MathJax_Display')"
+                                     ".length")
+            assert done, f"{path.name}: MathJax rendered nothing"
+            # every formula of the page became MathJax output: no raw TeX is left
+            raw = driver.execute_script(
+                "return Array.from(document.querySelectorAll('.math.notranslate'))"
+                ".filter(e => !e.querySelector('script[type^=\"math/tex\"]'))"
+                ".map(e => e.textContent).slice(0, 5)")
+            assert raw == [], f"{path.name}: formulas not typeset: {raw}"
+            text = driver.find_element("tag name", "article").text
+            assert "\\(" not in text and "\\[" not in text, f"{path.name}: raw TeX on the page"
+            assert not driver.find_elements("css selector", ".MathJax_Error, merror")
+            decoded = driver.execute_script(
+                "return Array.from(document.images).filter("
+                "im => im.complete && im.naturalWidth > 0 && im.src.includes('_images')).length")
+            assert decoded >= 1, f"{path.name}: no figure decoded"
+        assert offsite_requests(driver) == []
