@@ -11,6 +11,7 @@ The modules, bottom to top (lower ones never import higher ones):
 - ``data``: offline MNIST, the 8x8 digits, the sample photograph
 - ``layers``: convolution, pooling, flatten, dense and output layers (forward and backward)
 - ``cnn``: the CNN model builder
+- ``receptive_field``: which input pixels each unit of a conv/pooling layer sees
 - ``plotting``, ``checks``, ``grade``, ``keras_models``: figures, homework self-checks,
   grading, and the Keras side (the only module that imports TensorFlow; import it
   explicitly: ``from course_utils.keras_models import keras``).

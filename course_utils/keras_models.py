@@ -460,14 +460,17 @@ def plot_accuracy_grid(
     ax=None,
     mark: tuple[int, int] | None = None,
 ):
-    """Heatmap of a (len(etas), len(lambdas)) accuracy grid; NaN cells are hatched "diverged".
+    """Seaborn heatmap of a (len(etas), len(lambdas)) accuracy grid; NaN cells read "diverged".
 
     Rows are learning rates eta (growing upwards), columns L2 strengths lambda; tick labels
     show the values, not indices. Each cell prints its accuracy; colours span [0, 1] so two
-    heatmaps can be compared by eye. `mark=(i, j)` outlines one cell (e.g. the best).
+    heatmaps can be compared by eye. NaN cells (diverged runs) are masked out of the
+    colour map, hatched and labelled "diverged", never given a colour. `mark=(i, j)`
+    outlines one cell (e.g. the best), indexed like `accuracy`.
     Returns the matplotlib Axes (the caller ends the cell with plt.show()).
     """
     import matplotlib.pyplot as plt
+    import seaborn as sns
     from matplotlib.patches import Rectangle
 
     etas = _grid_values("etas", etas)
@@ -478,32 +481,36 @@ def plot_accuracy_grid(
             f"accuracy has shape {accuracy.shape}, expected (len(etas), len(lambdas)) = "
             f"({len(etas)}, {len(lambdas)}): row i belongs to etas[i], column j to lambdas[j]."
         )
+    if mark is not None and not (
+        len(mark) == 2 and 0 <= mark[0] < len(etas) and 0 <= mark[1] < len(lambdas)
+    ):
+        raise ValueError(f"mark must be a cell (i, j) of the {accuracy.shape} grid, got {mark!r}.")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 5.2))
-    cmap = plt.get_cmap("viridis").with_extremes(bad="white")
-    image = ax.imshow(np.ma.masked_invalid(accuracy), cmap=cmap, vmin=0.0, vmax=1.0,
-                      origin="lower", aspect="equal")
-    for i in range(len(etas)):
-        for j in range(len(lambdas)):
-            value = accuracy[i, j]
-            if np.isfinite(value):
-                colour = "black" if value > 0.6 else "white"
-                ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=9, color=colour)
-            else:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
-                                       edgecolor="0.6", linewidth=0))
-                ax.text(j, i, "diverged", ha="center", va="center", fontsize=8, color="0.2",
-                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+    # seaborn draws row 0 at the top: flip the rows so that eta grows upwards
+    flipped = accuracy[::-1]
+    n_rows = len(etas)
+    sns.heatmap(
+        flipped, mask=np.isnan(flipped), vmin=0.0, vmax=1.0, cmap="viridis",
+        annot=True, fmt=".3f", annot_kws={"fontsize": 9}, square=True, ax=ax,
+        xticklabels=[_tick_label(v) for v in lambdas],
+        yticklabels=[_tick_label(v) for v in etas[::-1]],
+        cbar_kws={"label": "accuracy (fraction correct)"},
+    )
+    for i, j in np.argwhere(np.isnan(accuracy)):
+        row = n_rows - 1 - i
+        ax.add_patch(Rectangle((j, row), 1, 1, fill=False, hatch="///", edgecolor="0.6",
+                               linewidth=0))
+        ax.text(j + 0.5, row + 0.5, "diverged", ha="center", va="center", fontsize=8,
+                color="0.2", bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     if mark is not None:
         i, j = mark
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red",
+        ax.add_patch(Rectangle((j, n_rows - 1 - i), 1, 1, fill=False, edgecolor="red",
                                linewidth=2.5))
-    ax.set_xticks(range(len(lambdas)), [_tick_label(v) for v in lambdas])
-    ax.set_yticks(range(len(etas)), [_tick_label(v) for v in etas])
+    ax.tick_params(axis="y", rotation=0)
     ax.set_xlabel(r"L2 strength $\lambda$")
     ax.set_ylabel(r"learning rate $\eta$")
     ax.set_title(title)
-    ax.figure.colorbar(image, ax=ax, label="accuracy (fraction correct)")
     return ax
 
 

@@ -465,3 +465,81 @@ def show_image_grid(
     if suptitle:
         fig.suptitle(suptitle)
     return fig, axes[: len(images)]
+
+
+__all__ += ["show_volumes"]
+
+
+def show_volumes(
+    ax: Axes,
+    volumes: Sequence[tuple[int, int, int]],
+    labels: Sequence[str] | None = None,
+    operations: Sequence[str] | None = None,
+    *,
+    depth_scale: float = 0.5,
+    title: str = "activation volumes (width x height x depth)",
+) -> list:
+    """Draw activation volumes as boxes, left to right: the (width, height, depth) picture.
+
+    volumes: (width, height, depth) of each volume, e.g. [(32, 32, 3), (32, 32, 12)];
+    width and height are drawn to scale, the depth (channels) recedes up and to the right,
+    `depth_scale` units per channel. labels: text under each box (default
+    "W x H x D"). operations: one text per gap between two boxes, written over an arrow
+    (e.g. "conv 3x3, 12 maps"). Returns the drawn boxes, one list of three
+    matplotlib Polygons (front, top, side face) per volume.
+    """
+    from matplotlib.patches import Polygon
+
+    volumes = [tuple(v) for v in volumes]
+    if not volumes or any(
+        len(v) != 3 or not all(isinstance(n, (int, np.integer)) and n > 0 for n in v)
+        for v in volumes
+    ):
+        raise ValueError(
+            f"volumes must be a non-empty list of (width, height, depth) positive ints, "
+            f"got {volumes!r}."
+        )
+    labels = [f"{w} x {h} x {d}" for w, h, d in volumes] if labels is None else list(labels)
+    if len(labels) != len(volumes):
+        raise ValueError(f"give one label per volume: {len(volumes)} volumes, {len(labels)} labels.")
+    operations = [] if operations is None else list(operations)
+    if operations and len(operations) != len(volumes) - 1:
+        raise ValueError(
+            f"give one operation per gap between volumes ({len(volumes) - 1}), got "
+            f"{len(operations)}."
+        )
+    if not depth_scale > 0:
+        raise ValueError(f"depth_scale must be > 0, got {depth_scale!r}.")
+    slant = np.array([np.cos(np.pi / 6), np.sin(np.pi / 6)]) * depth_scale  # per channel
+    gap = 0.6 * max(max(w, h) for w, h, _ in volumes)
+    x, boxes, top = 0.0, [], 0.0
+    colours = plt.get_cmap("tab10").colors
+    for index, (width, height, depth) in enumerate(volumes):
+        back = slant * depth
+        front = [(x, 0), (x + width, 0), (x + width, height), (x, height)]
+        upper = [(x, height), (x + width, height),
+                 (x + width + back[0], height + back[1]), (x + back[0], height + back[1])]
+        side = [(x + width, 0), (x + width + back[0], back[1]),
+                (x + width + back[0], height + back[1]), (x + width, height)]
+        colour = colours[index % len(colours)]
+        faces = [Polygon(face, closed=True, facecolor=colour, alpha=alpha, edgecolor="black")
+                 for face, alpha in ((front, 0.55), (upper, 0.35), (side, 0.25))]
+        for face in faces:
+            ax.add_patch(face)
+        boxes.append(faces)
+        ax.text(x + width / 2, -0.08 * gap, labels[index], ha="center", va="top")
+        right = x + width + back[0]
+        top = max(top, height + back[1])
+        if index < len(operations):
+            middle = height / 2
+            ax.annotate("", xy=(right + 0.8 * gap, middle), xytext=(right + 0.2 * gap, middle),
+                        arrowprops={"arrowstyle": "->", "linewidth": 1.5})
+            ax.text(right + 0.5 * gap, middle + 0.05 * gap, operations[index], ha="center",
+                    va="bottom")
+        x = right + gap
+    ax.set_xlim(-0.1 * gap, x - 0.9 * gap)
+    ax.set_ylim(-0.3 * gap, top + 0.1 * gap)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return boxes

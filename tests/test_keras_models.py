@@ -198,15 +198,31 @@ def test_grid_epochs_reads_the_environment_variable(monkeypatch):
 
 # ----------------------------------------------------------------------------- heatmap
 def test_plot_accuracy_grid_labels_ticks_by_value_and_marks_diverged_cells():
+    from matplotlib.collections import QuadMesh
+
     etas, lambdas = np.logspace(-5, 1, 7), np.array([0.0, 1e-3, 0.25])
     accuracy = np.linspace(0, 1, 21).reshape(7, 3)
     accuracy[6, 2] = accuracy[5, 2] = np.nan
     ax = plot_accuracy_grid(accuracy, etas, lambdas, title="test accuracy", mark=(3, 1))
-    assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["$10^{-5}$", "$10^{-4}$"]
+    # eta grows upwards: on screen (y axis inverted by the heatmap) the lowest tick is 1e-5
+    shown = sorted(((ax.transData.transform((0, t))[1], label.get_text())
+                    for t, label in zip(ax.get_yticks(), ax.get_yticklabels())))
+    assert [label for _, label in shown][:2] == ["$10^{-5}$", "$10^{-4}$"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "$10^{-3}$", "0.25"]
     texts = [t.get_text() for t in ax.texts]
     assert texts.count("diverged") == 2 and "0.500" in texts and "nan" not in texts
+    # each number sits in its own cell: accuracy[i, j] at column j, screen row i from below
+    by_text = {t.get_text(): t.get_position() for t in ax.texts if t.get_text() != "diverged"}
+    assert by_text["0.500"] == (1.5, 7 - 1 - 3 + 0.5)  # accuracy[3, 1] = 10 / 20
+    diverged = sorted(t.get_position() for t in ax.texts if t.get_text() == "diverged")
+    assert diverged == [(2.5, 0.5), (2.5, 1.5)]  # rows 6 and 5 are the top two
+    # the colour map leaves the diverged cells out (masked), it does not paint them
+    mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
+    assert np.ma.count_masked(mesh.get_array()) == 2
+    assert mesh.get_clim() == (0.0, 1.0)
     assert "eta" in ax.get_ylabel() and "lambda" in ax.get_xlabel()
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="accuracy"):
         plot_accuracy_grid(accuracy.T, etas, lambdas)
+    with pytest.raises(ValueError, match="mark"):
+        plot_accuracy_grid(accuracy, etas, lambdas, mark=(7, 0))

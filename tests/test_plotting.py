@@ -97,3 +97,37 @@ def test_show_kernel_positions_rejects_a_kernel_larger_than_the_padded_input():
         show_kernel_positions(3, 5, 1, 0)
     with pytest.raises(ValueError, match="max_panels"):
         show_kernel_positions(20, 1)
+
+
+def test_show_volumes_draws_one_box_per_volume_to_scale_with_labels_and_operations():
+    from course_utils.plotting import show_volumes
+
+    _fig, ax = plt.subplots()
+    boxes = show_volumes(ax, [(32, 32, 3), (16, 8, 12)], operations=["pool"], depth_scale=0.5)
+    assert len(boxes) == 2 and all(len(faces) == 3 for faces in boxes)
+    front = boxes[1][0].get_xy()
+    assert np.ptp(front[:, 0]) == 16 and np.ptp(front[:, 1]) == 8  # width x height to scale
+    side = boxes[1][2].get_xy()
+    assert np.isclose(np.ptp(side[:, 0]), 12 * 0.5 * np.cos(np.pi / 6))  # depth recedes
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("32 x 32 x 3") == 1 and "16 x 8 x 12" in texts and "pool" in texts
+    assert ax.get_title()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"volumes": []}, "volumes"),
+        ({"volumes": [(3, 3)]}, "volumes"),
+        ({"volumes": [(3, 0, 3)]}, "volumes"),
+        ({"volumes": [(3, 3, 3)], "labels": ["a", "b"]}, "label"),
+        ({"volumes": [(3, 3, 3), (3, 3, 1)], "operations": ["a", "b"]}, "operation"),
+        ({"volumes": [(3, 3, 3)], "depth_scale": 0}, "depth_scale"),
+    ],
+)
+def test_show_volumes_bad_input_raises_value_error(kwargs, match):
+    from course_utils.plotting import show_volumes
+
+    _fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match=match):
+        show_volumes(ax, **kwargs)

@@ -28,6 +28,7 @@ ALLOWED_IMPORTS = {
     "model_file": {"activations", "costs", "schedulers", "layers"},  # CNN's file format
     "cnn": {"_validation", "convolution", "activations", "costs", "schedulers", "layers",
             "model_file"},
+    "receptive_field": {"_validation", "layers"},  # reads layer geometry, above cnn's layers
 }
 
 
