@@ -602,17 +602,6 @@ def lecture_model_2() -> CNN:
     return model
 
 
-@pytest.mark.parametrize("build", [lecture_model_1, lecture_model_2])
-def test_both_lecture_architectures_fit_one_epoch_on_mnist_shaped_data(build):
-    rng = np.random.default_rng(0)
-    X = rng.random((12, 1, 28, 28))
-    t = np.eye(10)[rng.integers(0, 10, 12)]
-    model = build()
-    scores = model.fit(X, t, epochs=1, batches=3, X_val=X[:4], t_val=t[:4], progress=False)
-    assert all(np.isfinite(v).all() for v in scores.values())
-    assert model.predict(X).shape == (12, 10)
-
-
 def test_summary_counts_parameters_by_hand(capsys):
     text = lecture_model_1().summary(input_shape=(1, 28, 28))
     assert text in capsys.readouterr().out
