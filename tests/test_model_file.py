@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -267,3 +269,14 @@ def test_save_into_a_missing_folder_or_onto_a_folder_says_what_to_do(fitted, tmp
         fitted.save(tmp_path)
     assert str(tmp_path) in str(error.value) and ".tmp" not in str(error.value)
     assert os.listdir(tmp_path) == []
+
+
+def test_model_file_uses_only_the_public_interface_of_cnn():
+    # build, input_shape, parameter_schedulers, random_state, layers, ...: no private attributes
+    source = Path(model_file.__file__).read_text()
+    private = sorted({
+        node.attr for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+        and node.value.id == "model" and node.attr.startswith("_")
+    })
+    assert private == [], f"model_file reads the model's private attributes {private}"
