@@ -9,8 +9,12 @@ The modules, bottom to top (lower ones never import higher ones):
 - ``convolution``: convolve2d, cross-correlation, im2col, Toeplitz forms, output sizes
 - ``activations``, ``costs``, ``schedulers``: the lecture's building blocks
 - ``data``: offline MNIST, the 8x8 digits, the sample photograph
-- ``layers``: convolution, pooling, flatten, dense and output layers (forward and backward)
-- ``cnn``: the CNN model builder
+- ``gradcheck``: central finite differences and the relative error (gradient checks)
+- ``layers``: convolution, pooling, flatten, dense and output layers, readable (forward
+  next to backward)
+- ``fast_layers``: the vectorised layers the CNN trains with (tested equal to ``layers``)
+- ``parallel``: the optional two-thread split of fit and the chunked prediction
+- ``cnn``: the CNN model builder and its training loop; ``model_file``: its save/load
 - ``receptive_field``: which input pixels each unit of a conv/pooling layer sees
 - ``plotting``, ``checks``, ``grade``, ``keras_models``: figures, homework self-checks,
   grading, and the Keras side (the only module that imports TensorFlow; import it
@@ -30,9 +34,9 @@ from .convolution import (
 )
 from .costs import CostCrossEntropy, CostLogReg, CostOLS
 from .data import load_digits, load_mnist, load_photo, onehot
+from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
 from .layers import (
     Convolution2DLayer,
-    Convolution2DLayerOPT,
     FlattenLayer,
     FullyConnectedLayer,
     OutputLayer,
@@ -58,6 +62,7 @@ __all__ = [
     "Momentum",
     "OutputLayer",
     "Pooling2DLayer",
+    "Pooling2DLayerOPT",
     "RMS_prop",
     "Scheduler",
     "conv2d_matrix",

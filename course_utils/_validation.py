@@ -6,6 +6,7 @@ any work, so a bad call never leaves a half-updated model behind.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -46,3 +47,202 @@ def finite_array(name: str, value, ndim: int | None = None, layout: str = "") ->
             f"{name} contains {bad} NaN or infinite value(s); clean or impute the data first."
         )
     return array
+
+
+def is_non_negative_int(value) -> bool:
+    """True for an int >= 0 (bool excluded)."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= 0
+
+
+def seed_or_none(seed):
+    """`seed` if it is None or an int >= 0, else ValueError."""
+    if seed is not None and not is_non_negative_int(seed):
+        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}.")
+    return seed
+
+
+def generator(rng) -> np.random.Generator:
+    """`rng` if it is a numpy Generator, else TypeError."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy Generator, e.g. np.random.default_rng(2023), got {rng!r}."
+        )
+    return rng
+
+
+def function(name: str, func):
+    """`func` if it is callable, else TypeError naming the parameter."""
+    if not callable(func):
+        raise TypeError(
+            f"{name} must be a function such as LRELU, sigmoid or identity "
+            f"(from course_utils.activations), got {func!r}."
+        )
+    return func
+
+
+def flag(name: str, value) -> bool:
+    """`value` if it is True or False, else TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+_PAD_NAMES = ("same", "valid")
+
+
+def pad_spec(pad):
+    """pad = "same" | "valid" | int >= 0 | (ph, pw), normalised: a name, an int or a tuple."""
+    message = (
+        f'pad must be "same", "valid", an int >= 0 or a pair (ph, pw) of ints >= 0, '
+        f"got {pad!r}."
+    )
+    if isinstance(pad, str):
+        if pad not in _PAD_NAMES:
+            # lower case only: the same names must work in the layers and in pad_input
+            hint = f' Did you mean "{pad.lower()}"?' if pad.lower() in _PAD_NAMES else ""
+            raise ValueError(message + hint)
+        return pad
+    if isinstance(pad, (tuple, list)):
+        if len(pad) != 2 or not all(is_non_negative_int(p) for p in pad):
+            raise ValueError(message)
+        return (int(pad[0]), int(pad[1]))
+    if not is_non_negative_int(pad):
+        raise ValueError(message)
+    return int(pad)
+
+
+def image_shape(input_shape, layer: str) -> tuple[int, int, int]:
+    """input_shape as (C, H, W) of positive ints, else ValueError naming `layer`."""
+    if (
+        not isinstance(input_shape, (tuple, list))
+        or len(input_shape) != 3
+        or not all(is_non_negative_int(s) and s > 0 for s in input_shape)
+    ):
+        raise ValueError(
+            f"{layer} needs images: input_shape must be (C, H, W) with positive sizes, "
+            f"got {input_shape!r}."
+        )
+    return tuple(int(s) for s in input_shape)
+
+
+def flat_shape(input_shape) -> tuple[int, ...]:
+    """input_shape as a non-empty tuple of positive ints, else ValueError."""
+    if (
+        not isinstance(input_shape, (tuple, list))
+        or len(input_shape) == 0
+        or not all(is_non_negative_int(s) and s > 0 for s in input_shape)
+    ):
+        raise ValueError(f"input_shape must be a tuple of positive ints, got {input_shape!r}.")
+    return tuple(int(s) for s in input_shape)
+
+
+def channels_last_hint(shape: tuple[int, ...], name: str) -> str:
+    """The fix for images stored channels last (Keras' layout) where (N, C, H, W) is expected."""
+    return (
+        f"{name} looks like (N, H, W, C) = {shape}, channels last as in Keras; "
+        f"course_utils expects (N, C, H, W): use {name}.transpose(0, 3, 1, 2)"
+    )
+
+
+def images(
+    X, input_channels: int | None = None, name: str = "X", owner: str = "this layer"
+) -> np.ndarray:
+    """X as a finite float array of shape (N, C, H, W), with C == input_channels if given.
+
+    owner names what fixes the channels in the error message ("this layer", or the CNN's
+    "the first convolutional layer").
+    """
+    X = finite_array(name, X, ndim=4, layout="(N, C, H, W): images, channels, height, width")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} holds no images (shape {X.shape}); give at least one.")
+    if input_channels is not None and X.shape[1] != input_channels:
+        hint = f"give images with {input_channels} channel(s) on axis 1"
+        if X.shape[3] == input_channels:
+            hint = channels_last_hint(X.shape, name)
+        raise ValueError(
+            f"{name} has {X.shape[1]} channel(s) on axis 1 (shape {X.shape}) but {owner} has "
+            f"input_channels={input_channels}; {hint}."
+        )
+    return X
+
+
+def scheduler(name: str, value) -> None:
+    """TypeError unless `value` is a scheduler object (update_change and reset)."""
+    if isinstance(value, type) or not (
+        callable(getattr(value, "update_change", None)) and callable(getattr(value, "reset", None))
+    ):
+        raise TypeError(
+            f"{name} must be a scheduler object such as Adam(eta=1e-3, rho=0.9, rho2=0.999) "
+            f"(from course_utils.schedulers), got {value!r}."
+        )
+
+
+def targets(t, n_images: int, nodes: int, name: str, images_name: str) -> np.ndarray:
+    """t as a finite (n_images, nodes) float array; ValueError saying how to fix it."""
+    t_array = np.asarray(t)
+    if t_array.ndim == 1 and nodes == 1:
+        raise ValueError(
+            f"{name} has shape {t_array.shape} but must be 2D (N, 1), one column per output "
+            f"node; use {name}.reshape(-1, 1)."
+        )
+    if t_array.ndim == 1:
+        if t_array.dtype.kind in "iub" or (
+            t_array.dtype.kind == "f" and np.all(np.isfinite(t_array))
+            and np.all(t_array == np.round(t_array))
+        ):
+            raise ValueError(
+                f"{name} has shape {t_array.shape}: these look like integer class labels, "
+                f"but the model needs one row per image with {nodes} columns; one-hot "
+                f"encode them: {name} = course_utils.data.onehot({name}, {nodes})."
+            )
+        raise ValueError(
+            f"{name} has shape {t_array.shape} but must be 2D (N, {nodes}), one column per "
+            "output node."
+        )
+    t_array = finite_array(name, t_array, ndim=2, layout=f"(N, {nodes})")
+    if t_array.shape[0] != n_images:
+        raise ValueError(
+            f"{name} has {t_array.shape[0]} rows but {images_name} has {n_images} images; "
+            "give one target row per image."
+        )
+    if t_array.shape[1] != nodes:
+        raise ValueError(
+            f"{name} has {t_array.shape[1]} columns but the output layer has {nodes} nodes; "
+            "make them equal (one-hot classes: course_utils.data.onehot)."
+        )
+    return t_array
+
+
+def fit_settings(epochs, batches, n_images: int, lam, progress, parallel) -> tuple[int, int]:
+    """(epochs, batches) as ints after checking every fit setting; ValueError/TypeError."""
+    epochs = positive_int("epochs", epochs)
+    batches = positive_int("batches", batches)
+    if batches > n_images:
+        raise ValueError(
+            f"batches={batches} is larger than the number of images {n_images}; "
+            f"use batches <= {n_images} (each mini-batch needs at least one image)."
+        )
+    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not (
+        math.isfinite(lam) and lam >= 0
+    ):
+        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}; try 0 or 1e-4.")
+    flag("progress", progress)
+    flag("parallel", parallel)
+    return epochs, batches
+
+
+def validation_pair(X_val, t_val) -> None:
+    """ValueError unless both or neither of X_val, t_val are given."""
+    if (X_val is None) != (t_val is None):
+        raise ValueError(
+            "give both X_val and t_val (validation images and targets), or neither; got "
+            f"X_val={'None' if X_val is None else 'an array'}, "
+            f"t_val={'None' if t_val is None else 'an array'}."
+        )
+
+
+def threshold(value) -> float:
+    """`value` if it is a number in [0, 1], else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0 <= value <= 1):
+        raise ValueError(f"threshold must be a number between 0 and 1, got {value!r}.")
+    return float(value)

@@ -18,12 +18,9 @@ What the model promises:
     bit; two models never share a random stream; the global np.random is never touched.
   - Every parameter array (each kernel, each bias, ...) has its own deep copy of its
     scheduler, so Adam's moments of one array never mix with another's.
-  - Uses two cores: fit splits a mini-batch of PARALLEL_MIN_BATCH images or more in two
-    halves whose forward and backward passes run at the same time, the second on a worker
-    thread; their gradients are combined exactly (see CNN._step). The split depends only
-    on the batch size, never on the machine, so results are the same on any number of
-    cores (on one core the halves simply run one after the other). fit(parallel=False)
-    keeps batches whole.
+  - fit(parallel=True) splits each mini-batch in two halves computed at the same time on
+    two threads, with the gradients combined exactly (course_utils/parallel.py). It pays
+    only on some machines (notebook 05, section 7), so by default batches stay whole.
   - Each training step is applied atomically: all changes are computed, then all
     assigned. Ctrl-C (KeyboardInterrupt) stops training with the weights of the last
     complete step and returns the scores so far.
@@ -34,42 +31,32 @@ What the model promises:
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import math
-import numbers
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from tqdm import tqdm
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-    threadpool_limits = None
-
+from . import _validation as check
 from . import activations as _activations
 from . import costs as _costs
 from . import model_file
-from ._validation import finite_array, positive_int
 from .activations import LRELU, sigmoid, softmax
 from .costs import CostCrossEntropy
+from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
 from .layers import (
     Convolution2DLayer,
-    Convolution2DLayerOPT,
     FlattenLayer,
     FullyConnectedLayer,
     Layer,
     OutputLayer,
     Pooling2DLayer,
-    channels_last_hint,
-    check_images,
 )
+from .parallel import Passes, one_blas_thread
 from .schedulers import Adam, Scheduler
 
 __all__ = ["CNN"]
@@ -78,16 +65,6 @@ __all__ = ["CNN"]
 DEFAULT_SCHEDULER = Adam(eta=1e-4, rho=0.9, rho2=0.999)
 
 SCORE_KEYS = ("train_error", "train_acc", "val_error", "val_acc")
-#: images per forward pass in predict/predict_proba and when computing scores (bounds memory)
-#: 64, near a training batch: smaller working arrays stay closer to the CPU caches (scoring
-#: measured ~7% faster than with 256 on MNIST) and a fit's peak memory stays near that of a
-#: training step instead of several times more (benchmarks/bench_memory.py)
-PREDICT_BATCH_SIZE = 64
-#: fit(parallel=True) splits mini-batches of at least this many images in two halves that
-#: run at the same time on two threads (CNN._step). Measured on 2 cores (notebook 05's
-#: network): batches of 16 ran slower split than whole, 32 faster. Changing it changes which
-#: batches are split, hence the rounding of every result: decide it once.
-PARALLEL_MIN_BATCH = 32
 
 
 class CNN:
@@ -116,11 +93,8 @@ class CNN:
             raise TypeError(
                 f"cost_func must be a cost function such as CostCrossEntropy, got {cost_func!r}."
             )
-        _check_scheduler("scheduler", scheduler)
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
-        ):
-            raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}.")
+        check.scheduler("scheduler", scheduler)
+        check.seed_or_none(seed)
         self.cost_func = cost_func
         self.scheduler = copy.deepcopy(scheduler)
         self.seed = seed
@@ -170,10 +144,13 @@ class CNN:
         v_stride: int = 1,
         h_stride: int = 1,
         pooling: str = "max",
+        optimized: bool = True,
     ) -> None:
-        """Add a Pooling2DLayer ("max" or "average", no padding)."""
+        """Add a pooling layer ("max" or "average", no padding): Pooling2DLayerOPT, or the
+        readable Pooling2DLayer if optimized=False."""
         self._check_can_add("add_PoolingLayer", images=True)
-        self._append(Pooling2DLayer(kernel_height, kernel_width, v_stride, h_stride, pooling))
+        layer_class = Pooling2DLayerOPT if optimized else Pooling2DLayer
+        self._append(layer_class(kernel_height, kernel_width, v_stride, h_stride, pooling))
 
     def add_FlattenLayer(self) -> None:
         """Add the FlattenLayer between the image layers and the dense layers."""
@@ -186,7 +163,7 @@ class CNN:
         """Add a dense hidden layer; scheduler=None uses the model's scheduler."""
         self._check_can_add("add_FullyConnectedLayer", images=False)
         if scheduler is not None:
-            _check_scheduler("scheduler", scheduler)
+            check.scheduler("scheduler", scheduler)
         self._append(FullyConnectedLayer(nodes, act_func, copy.deepcopy(scheduler)))
 
     def add_OutputLayer(
@@ -196,7 +173,7 @@ class CNN:
         1 for binary classification with sigmoid + CostLogReg, outputs for regression."""
         self._check_can_add("add_OutputLayer", images=False)
         if scheduler is not None:
-            _check_scheduler("scheduler", scheduler)
+            check.scheduler("scheduler", scheduler)
         layer = OutputLayer(nodes, output_func, self.cost_func, copy.deepcopy(scheduler))
         if output_func is softmax and layer.nodes == 1:
             raise ValueError(
@@ -266,9 +243,13 @@ class CNN:
             shapes.append(shape)
         return shapes
 
-    def _initialise(self, input_shape: tuple[int, ...]) -> None:
-        """Create all weights from the model's generator and one scheduler copy per array."""
+    def build(self, input_shape: tuple[int, int, int]) -> None:
+        """Create all weights for images of shape (C, H, W) from the model's generator, and
+        one scheduler copy per parameter array. fit() calls it on its first run; CNN.load
+        calls it before it puts the saved weights in."""
+        self._require_output_layer("build")
         shape = tuple(input_shape)
+        self._shapes(shape)
         for layer in self.layers:
             shape = layer.initialise(shape, self._rng)
         self._param_schedulers = [
@@ -277,6 +258,25 @@ class CNN:
             for key in layer.params
         ]
         self._input_shape = tuple(input_shape)
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """(C, H, W) of the images the weights were made for; None before the first fit."""
+        return self._input_shape
+
+    @property
+    def parameter_schedulers(self) -> list[tuple[Layer, str, Scheduler]]:
+        """(layer, key, scheduler) for every parameter array layer.params[key], in order."""
+        return list(self._param_schedulers)
+
+    @property
+    def random_state(self) -> dict:
+        """The state of the model's random generator (shuffling), as a JSON-ready dict."""
+        return self._rng.bit_generator.state
+
+    @random_state.setter
+    def random_state(self, state: dict) -> None:
+        self._rng.bit_generator.state = state
 
     # ------------------------------------------------------------------
     # Checking data
@@ -287,7 +287,7 @@ class CNN:
         convs = [layer for layer in self.layers if isinstance(layer, Convolution2DLayer)]
         # pooling layers before the first conv layer keep the number of channels
         channels = convs[0].input_channels if convs else None
-        X = check_images(X, channels, name, owner="the first convolutional layer")
+        X = check.images(X, channels, name, owner="the first convolutional layer")
         if (
             channels is None and X.shape[3] in (1, 3) and X.shape[1] not in (1, 3)
             and (self._input_shape is None or X.shape[1:] != self._input_shape)
@@ -296,7 +296,7 @@ class CNN:
             # else on axis 1 is almost surely grey or RGB images stored channels last
             raise ValueError(
                 f"{name} has {X.shape[3]} channel(s) on the last axis and {X.shape[1]} on "
-                f"axis 1; {channels_last_hint(X.shape, name)}."
+                f"axis 1; {check.channels_last_hint(X.shape, name)}."
             )
         if self._input_shape is not None and X.shape[1:] != self._input_shape:
             raise ValueError(
@@ -307,40 +307,20 @@ class CNN:
         self._shapes(X.shape[1:])
         return X
 
-    def _check_targets(self, t, n_images: int, name: str, images_name: str) -> np.ndarray:
-        t_array = np.asarray(t)
-        nodes = self.output_layer.nodes
-        if t_array.ndim == 1 and nodes == 1:
-            raise ValueError(
-                f"{name} has shape {t_array.shape} but must be 2D (N, 1), one column per output "
-                f"node; use {name}.reshape(-1, 1)."
-            )
-        if t_array.ndim == 1:
-            if t_array.dtype.kind in "iub" or (
-                t_array.dtype.kind == "f" and np.all(np.isfinite(t_array))
-                and np.all(t_array == np.round(t_array))
-            ):
+    def _check_data(self, X, t, X_val, t_val):
+        """X, t, X_val, t_val checked against the architecture and each other."""
+        X = self._check_images(X, "X")
+        t = check.targets(t, X.shape[0], self.output_layer.nodes, "t", "X")
+        check.validation_pair(X_val, t_val)
+        if X_val is not None:
+            X_val = self._check_images(X_val, "X_val")
+            if X_val.shape[1:] != X.shape[1:]:
                 raise ValueError(
-                    f"{name} has shape {t_array.shape}: these look like integer class labels, "
-                    f"but the model needs one row per image with {nodes} columns; one-hot "
-                    f"encode them: {name} = course_utils.data.onehot({name}, {nodes})."
+                    f"X_val has images of shape {X_val.shape[1:]} but X has {X.shape[1:]} "
+                    "(C, H, W); validation images must have the shape of the training images."
                 )
-            raise ValueError(
-                f"{name} has shape {t_array.shape} but must be 2D (N, {nodes}), one column per "
-                "output node."
-            )
-        t_array = finite_array(name, t_array, ndim=2, layout=f"(N, {nodes})")
-        if t_array.shape[0] != n_images:
-            raise ValueError(
-                f"{name} has {t_array.shape[0]} rows but {images_name} has {n_images} images; "
-                "give one target row per image."
-            )
-        if t_array.shape[1] != nodes:
-            raise ValueError(
-                f"{name} has {t_array.shape[1]} columns but the output layer has {nodes} nodes; "
-                "make them equal (one-hot classes: course_utils.data.onehot)."
-            )
-        return t_array
+            t_val = check.targets(t_val, X_val.shape[0], self.output_layer.nodes, "t_val", "X_val")
+        return X, t, X_val, t_val
 
     def _require_output_layer(self, method: str) -> None:
         if self.output_layer is None:
@@ -372,7 +352,7 @@ class CNN:
         t_val: np.ndarray | None = None,
         *,
         progress: bool = True,
-        parallel: bool = True,
+        parallel: bool = False,
     ) -> dict[str, np.ndarray]:
         """Train for `epochs` passes over (X, t), each split into `batches` shuffled mini-batches.
 
@@ -383,11 +363,13 @@ class CNN:
         batches : number of mini-batches per epoch (1 = full-batch gradient descent).
         X_val, t_val : optional validation data, scored after every epoch.
         progress : show a tqdm progress bar (stderr) with the latest scores.
-        parallel : split each mini-batch of at least PARALLEL_MIN_BATCH images in two halves
-            computed at the same time on two threads, the gradient being combined exactly
-            (notebook 05, section 7). False keeps every batch whole, on one thread: the
-            results then differ only by rounding. Batches are never split when the cost or
-            a layer's function is your own (it might mix the images of a batch).
+        parallel : True splits each mini-batch of at least parallel.PARALLEL_MIN_BATCH images
+            in two halves computed at the same time on two threads, the gradient being
+            combined exactly (course_utils/parallel.py, notebook 05 section 7); the results
+            then differ from parallel=False only by rounding. Whether it is faster depends on
+            the machine, so the default keeps every batch whole, on one thread. Batches are
+            never split when the cost or a layer's function is your own (it might mix the
+            images of a batch).
 
         Returns scores: dict of arrays of length `epochs` -- "train_error", "train_acc",
         "val_error", "val_acc" -- NaN where not computed (accuracy for regression, validation
@@ -412,55 +394,25 @@ class CNN:
         """
         # --- check everything before changing anything ---
         self._require_output_layer("fit")
-        X = self._check_images(X, "X")
-        t = self._check_targets(t, X.shape[0], "t", "X")
-        epochs = positive_int("epochs", epochs)
-        batches = positive_int("batches", batches)
-        if batches > X.shape[0]:
-            raise ValueError(
-                f"batches={batches} is larger than the number of images {X.shape[0]}; "
-                f"use batches <= {X.shape[0]} (each mini-batch needs at least one image)."
-            )
-        if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not (
-            math.isfinite(lam) and lam >= 0
-        ):
-            raise ValueError(f"lam must be a finite number >= 0, got {lam!r}; try 0 or 1e-4.")
-        for name, flag in (("progress", progress), ("parallel", parallel)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {flag!r}.")
-        if (X_val is None) != (t_val is None):
-            raise ValueError(
-                "give both X_val and t_val (validation images and targets), or neither; got "
-                f"X_val={'None' if X_val is None else 'an array'}, "
-                f"t_val={'None' if t_val is None else 'an array'}."
-            )
-        if X_val is not None:
-            X_val = self._check_images(X_val, "X_val")
-            if X_val.shape[1:] != X.shape[1:]:
-                raise ValueError(
-                    f"X_val has images of shape {X_val.shape[1:]} but X has {X.shape[1:]} "
-                    "(C, H, W); validation images must have the shape of the training images."
-                )
-            t_val = self._check_targets(t_val, X_val.shape[0], "t_val", "X_val")
+        X, t, X_val, t_val = self._check_data(X, t, X_val, t_val)
+        epochs, batches = check.fit_settings(epochs, batches, X.shape[0], lam, progress, parallel)
         if self._input_shape is None:
-            self._initialise(X.shape[1:])
+            self.build(X.shape[1:])
         t = t.astype(X.dtype, copy=False)
 
         scores = {key: np.full(epochs, np.nan) for key in SCORE_KEYS}
         bar = tqdm(range(epochs), desc="fit", unit="epoch", file=sys.stderr, disable=not progress)
-        second_half = _SecondHalf(self.layers)
-        split_batches = parallel and self._can_split_batches()
+        # the one hook for threads: passes run on this thread, or split over two
+        passes = Passes(self.layers, split=bool(parallel) and self._can_split_batches())
         epoch = 0
         try:
             # overflow is detected by _step (training stops with a message), not warned about
-            with _one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            with one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for epoch in bar:
                     order = self._rng.permutation(X.shape[0])
                     error_sum, correct = 0.0, 0
                     for indices in np.array_split(order, batches):
-                        prediction = self._step(
-                            X[indices], t[indices], lam, second_half if split_batches else None
-                        )
+                        prediction = self._step(X[indices], t[indices], lam, passes)
                         batch_error, batch_correct = self._batch_scores(prediction, t[indices])
                         error_sum += batch_error
                         correct += batch_correct
@@ -468,7 +420,7 @@ class CNN:
                     if self.pred_format != "regression":
                         scores["train_acc"][epoch] = correct / X.shape[0]
                     if X_val is not None:
-                        self._score_validation(scores, epoch, X_val, t_val, second_half)
+                        self._score_validation(scores, epoch, passes.forward(forward, X_val), t_val)
                     bar.set_postfix(
                         {key: f"{scores[key][epoch]:.4g}" for key in SCORE_KEYS
                          if not np.isnan(scores[key][epoch])},
@@ -486,7 +438,7 @@ class CNN:
             )
         finally:
             bar.close()
-            second_half.close()
+            passes.close()
         return scores
 
     def _can_split_batches(self) -> bool:
@@ -501,33 +453,13 @@ class CNN:
             func is None or _function_lives_in(func, _activations) for func in functions
         )
 
-    def _step(
-        self, X_batch: np.ndarray, t_batch: np.ndarray, lam: float, second_half: _SecondHalf | None
-    ) -> np.ndarray:
+    def _step(self, X_batch: np.ndarray, t_batch: np.ndarray, lam: float, passes: Passes):
         """One gradient-descent step on one mini-batch, applied atomically.
 
         Returns the batch's prediction, made with the weights before the step (for the
-        epoch's training scores). With `second_half` and at least PARALLEL_MIN_BATCH images,
-        the batch is split in two halves of n1 and n2 images: this thread runs the first,
-        the worker thread the second, at the same time. The cost is a mean over images, so
-        each half's gradient g1, g2 is the mean over its own images, and the whole batch's
-        gradient is exactly (n1 * g1 + n2 * g2) / (n1 + n2).
+        epoch's training scores).
         """
-        n_images = X_batch.shape[0]
-        if second_half is None or n_images < PARALLEL_MIN_BATCH:
-            prediction = _forward_backward(self.layers, X_batch, t_batch)
-        else:
-            n1 = (n_images + 1) // 2
-            future = second_half.start(_forward_backward, X_batch[n1:], t_batch[n1:])
-            first = _forward_backward(self.layers, X_batch[:n1], t_batch[:n1])
-            second = future.result()  # re-raises what the worker raised (_Diverged, ...)
-            w1, w2 = n1 / n_images, (n_images - n1) / n_images
-            for layer, twin in zip(self.layers, second_half.layers):
-                layer.grads = {
-                    key: w1 * gradient + w2 * twin.grads[key]
-                    for key, gradient in layer.grads.items()
-                }
-            prediction = np.concatenate([first, second])
+        prediction = passes.forward_backward(forward_backward, X_batch, t_batch)
         for layer, key, _ in self._param_schedulers:
             if not np.all(np.isfinite(layer.grads[key])):
                 raise _Diverged
@@ -562,8 +494,7 @@ class CNN:
             return error, 0
         return error, _n_right(self._to_prediction(prediction), targets)
 
-    def _score_validation(self, scores, epoch, X_val, t_val, second_half) -> None:
-        proba = self._predict_proba(X_val, second_half)
+    def _score_validation(self, scores, epoch, proba, t_val) -> None:
         scores["val_error"][epoch] = float(self.cost_func(t_val)(proba))
         if self.pred_format != "regression":
             scores["val_acc"][epoch] = _accuracy(self._to_prediction(proba), t_val)
@@ -575,40 +506,14 @@ class CNN:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Raw outputs of the output layer, (N, nodes): probabilities for softmax/sigmoid."""
         self._require_weights("predict_proba")
-        return self._predict_proba(self._check_images(X, "X"))
+        return Passes(self.layers).forward(forward, self._check_images(X, "X"))
 
     def predict(self, X: np.ndarray, threshold: float = 0.5) -> np.ndarray:
         """Predictions (N, nodes): one-hot of the most likely class (softmax), 0/1 by
         `threshold` (sigmoid), or the raw outputs (regression). Same dtype as X's floats."""
         self._require_weights("predict")
-        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not (
-            0 <= threshold <= 1
-        ):
-            raise ValueError(f"threshold must be a number between 0 and 1, got {threshold!r}.")
-        return self._to_prediction(self._predict_proba(self._check_images(X, "X")), threshold)
-
-    def _predict_proba(self, X: np.ndarray, second_half: _SecondHalf | None = None) -> np.ndarray:
-        """Forward pass in chunks of PREDICT_BATCH_SIZE images (bounds the memory).
-
-        The second half of the chunks run on a worker thread (fit's, or a new one) while
-        this thread does the first half. The chunks are the same either way, and so are the
-        results, bit for bit. Each chunk is its own task, so Ctrl-C cancels the waiting ones.
-        """
-        chunks = [X[start : start + PREDICT_BATCH_SIZE]
-                  for start in range(0, X.shape[0], PREDICT_BATCH_SIZE)]
-        half = (len(chunks) + 1) // 2
-        with _one_blas_thread():
-            if len(chunks) < 2:
-                return _forward(self.layers, X)
-            worker = second_half or _SecondHalf(self.layers)
-            try:
-                futures = [worker.start(_forward, chunk) for chunk in chunks[half:]]
-                outputs = [_forward(self.layers, chunk) for chunk in chunks[:half]]
-                outputs += [future.result() for future in futures]
-            finally:
-                if second_half is None:
-                    worker.close()
-        return np.concatenate(outputs, axis=0)
+        threshold = check.threshold(threshold)
+        return self._to_prediction(self.predict_proba(X), threshold)
 
     def _to_prediction(self, proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
         if self.pred_format == "multi-class":
@@ -700,19 +605,6 @@ class CNN:
 # ---------------------------------------------------------------------------
 
 
-def _one_blas_thread():
-    """Run the matrix products of one mini-batch on a single BLAS thread.
-
-    They are small, so several BLAS threads spend more time waiting for each other than
-    computing -- dramatically so when other programs share the cores (fit ran 10x faster
-    with one thread on a busy 2-core machine). One thread also makes results independent
-    of the number of cores.
-    """
-    if threadpool_limits is None:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 class SummaryText(str):
     """The text of CNN.summary(): a str that shows as the plain table, not an escaped string.
 
@@ -727,17 +619,17 @@ class SummaryText(str):
         pass
 
 
-def _forward(layers: list[Layer], X: np.ndarray) -> np.ndarray:
+def forward(layers: list[Layer], X: np.ndarray) -> np.ndarray:
     """Output of the last of `layers` for the images X (a forward pass, nothing else)."""
     for layer in layers:
         X = layer._forward(X)
     return X
 
 
-def _forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.ndarray:
+def forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Forward pass of X through `layers`, then backpropagation from the targets t: fills
     every layer's grads and returns the prediction. _Diverged if the prediction is not finite."""
-    prediction = _forward(layers, X)
+    prediction = forward(layers, X)
     if not np.all(np.isfinite(prediction)):
         raise _Diverged
     delta = layers[-1]._backward(t)  # the output layer starts from the cost
@@ -755,65 +647,6 @@ def _forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.n
     return prediction
 
 
-class _SecondHalf:
-    """A worker thread that runs passes through copies of the model's layers.
-
-    fit gives it the forward and backward passes of each mini-batch's second half, and the
-    prediction gives it the second half of the chunks of images. The copies are shallow: a
-    copy shares its layer's `params` dict, so it always sees the current weights (a step
-    rebinds the arrays in that dict), but it keeps its own saved activations and `grads`,
-    so the two threads never overwrite each other's. (A shallow copy also shares methods
-    replaced on the layer *instance*, bound to the original layer: to wrap a layer's
-    method, e.g. for timing, patch its class, as tests/test_cnn.py does.) NumPy releases
-    the GIL inside its loops and matrix products, so the two threads really compute at the
-    same time, on two cores. With only one core available, the passes run right away on
-    the calling thread instead: the same numbers, without a thread.
-    """
-
-    def __init__(self, layers: list[Layer]) -> None:
-        self._originals = layers
-        self.layers: list[Layer] = []
-        self._executor: ThreadPoolExecutor | None = None
-
-    def start(self, func: Callable, *args) -> Future:
-        """Start func(copies of the layers, *args) on the worker; returns its Future.
-
-        The worker computes under the caller's np.errstate (which is per thread).
-        """
-        if not self.layers:
-            # Copied at the first use, not before: a copy holds on to the arrays its layer
-            # saved in its last forward pass until its own first pass replaces them, so
-            # copies that never run (no batch large enough) would only waste memory.
-            self.layers = [copy.copy(layer) for layer in self._originals]
-        if _available_cores() < 2:
-            # run it now (an error is raised here, not by future.result(): same handling)
-            future = Future()
-            future.set_result(self._run(np.geterr(), func, args))
-            return future
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="CNN")
-        return self._executor.submit(self._run, np.geterr(), func, args)
-
-    def _run(self, errstate: dict, func: Callable, args: tuple):
-        with np.errstate(**errstate):
-            return func(self.layers, *args)
-
-    def close(self) -> None:
-        """Cancel the passes not started yet, wait for a running one (after Ctrl-C in the
-        other thread) and end the thread."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-        self.layers = []
-
-
-def _available_cores() -> int:
-    """Cores this process may run on (os.sched_getaffinity where the system has it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
 class _Diverged(Exception):
     """Raised inside fit when the outputs stop being finite."""
 
@@ -821,7 +654,10 @@ class _Diverged(Exception):
 class _DeferKeyboardInterrupt:
     """Hold back Ctrl-C (SIGINT) inside a `with` block and raise it at the end of the block.
 
-    Only possible in the main thread (where Python delivers signals); elsewhere a no-op.
+    Only where Ctrl-C would raise KeyboardInterrupt anyway: in the main thread (where Python
+    delivers signals) with Python's default handler installed. A SIGINT the parent process
+    chose to ignore (a job started in the background, nohup) stays ignored, and a handler
+    of your own stays in charge; elsewhere this is a no-op.
     """
 
     def __enter__(self):
@@ -829,7 +665,8 @@ class _DeferKeyboardInterrupt:
         self.previous = None
         if threading.current_thread() is threading.main_thread():
             try:
-                self.previous = signal.signal(signal.SIGINT, self._remember)
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self.previous = signal.signal(signal.SIGINT, self._remember)
             except (ValueError, OSError):  # e.g. embedded interpreters
                 self.previous = None
         return self
@@ -862,16 +699,6 @@ def _parameter_count(layer: Layer, input_shape: tuple[int, ...]) -> int:
     if isinstance(layer, FullyConnectedLayer):
         return int(input_shape[0]) * layer.nodes + layer.nodes
     return 0
-
-
-def _check_scheduler(name: str, scheduler) -> None:
-    if not (callable(getattr(scheduler, "update_change", None)) and callable(
-        getattr(scheduler, "reset", None)
-    )) or isinstance(scheduler, type):
-        raise TypeError(
-            f"{name} must be a scheduler object such as Adam(eta=1e-3, rho=0.9, rho2=0.999) "
-            f"(from course_utils.schedulers), got {scheduler!r}."
-        )
 
 
 def _function_lives_in(func: Callable, module) -> bool:

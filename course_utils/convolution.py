@@ -2,7 +2,7 @@
 
 Read top to bottom:
   conv_output_size, pool_output_size, same_padding   the arithmetic (notebook 03)
-  pad_input, im2col, col2im                          batches (N, C, H, W) for the layers
+  padding_amounts, pad_input, im2col, col2im         batches (N, C, H, W) for the layers
   toeplitz_matrix, conv2d_matrix                     convolution as a matrix (notebook 02)
   separable_factors                                  rank-1 kernels = outer(column, row)
   convolve2d, cross_correlate2d                      one image, five methods (notebooks 01, 05)
@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.fft import next_fast_len
 
-from ._validation import finite_array, non_negative_int, positive_int
+from ._validation import finite_array, non_negative_int, pad_spec, positive_int
 
 
 def conv_output_size(i: int, k: int, s: int = 1, p: int = 0) -> int:
@@ -63,45 +63,31 @@ def same_padding(i: int, k: int, s: int = 1) -> tuple[int, int]:
 # Batches of images (N, C, H, W): padding and im2col for the layers
 # ---------------------------------------------------------------------------
 
-_PAD_NAMES = ("same", "valid")
-
-
-def _padding_amounts(
+def padding_amounts(
     pad,
     height: int,
     width: int,
     kernel_height: int,
     kernel_width: int,
-    v_stride: int,
-    h_stride: int,
+    v_stride: int = 1,
+    h_stride: int = 1,
 ) -> tuple[int, int, int, int]:
-    """Translate `pad` into zeros (top, bottom, left, right); see pad_input."""
-    if isinstance(pad, str):
-        if pad == "same":
-            top, bottom = same_padding(height, kernel_height, v_stride)
-            left, right = same_padding(width, kernel_width, h_stride)
-            return top, bottom, left, right
-        if pad == "valid":
-            return 0, 0, 0, 0
-        # lower case only, as Convolution2DLayer: the same name must work in both places
-        hint = f"; did you mean {pad.lower()!r}?" if pad.lower() in _PAD_NAMES else "."
-        raise ValueError(
-            f"pad must be one of {_PAD_NAMES}, an int or a pair (ph, pw), got {pad!r}{hint}"
-        )
-    if isinstance(pad, (tuple, list)):
-        if len(pad) != 2:
-            raise ValueError(
-                f"pad as a sequence must be a pair (ph, pw) of zeros per side, got {pad!r}."
-            )
-        ph, pw = non_negative_int("pad[0]", pad[0]), non_negative_int("pad[1]", pad[1])
-        return ph, ph, pw, pw
-    try:
-        p = non_negative_int("pad", pad)
-    except ValueError:
-        raise ValueError(
-            f"pad must be one of {_PAD_NAMES}, an int >= 0 or a pair (ph, pw), got {pad!r}."
-        ) from None
-    return p, p, p, p
+    """Zeros (top, bottom, left, right) that `pad` adds to a height x width input.
+
+    pad: "same" (TensorFlow/Keras: the output has ceil(H / v_stride) positions, the odd
+    zero goes at the bottom/right, see same_padding), "valid" (none), an int p (p on
+    every side) or a pair (ph, pw) (ph above and below, pw left and right).
+    The one place where a `pad` argument is turned into numbers (layers use it too).
+    """
+    pad = pad_spec(pad)
+    if pad == "same":
+        top, bottom = same_padding(height, kernel_height, v_stride)
+        left, right = same_padding(width, kernel_width, h_stride)
+        return top, bottom, left, right
+    if pad == "valid":
+        return 0, 0, 0, 0
+    ph, pw = pad if isinstance(pad, tuple) else (pad, pad)
+    return ph, ph, pw, pw
 
 
 def pad_input(
@@ -144,7 +130,7 @@ def pad_input(
     _, _, height, width = X.shape
     if height < 1 or width < 1:
         raise ValueError(f"X must have H >= 1 and W >= 1, got shape {X.shape} (N, C, H, W).")
-    top, bottom, left, right = _padding_amounts(
+    top, bottom, left, right = padding_amounts(
         pad, height, width, kernel_height, kernel_width, v_stride, h_stride
     )
     padded_h, padded_w = height + top + bottom, width + left + right

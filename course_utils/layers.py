@@ -1,4 +1,4 @@
-"""The layers of our CNN: each computes forward(X) and, right beside it, backward(dA).
+"""The layers of our CNN, readable: each computes forward(X) and, right beside it, backward(dA).
 
 Images are batches of shape (N, C, H, W): N images, C channels, height H, width W.
 Every layer follows one small interface (notebook 04 builds a CNN from them):
@@ -10,7 +10,11 @@ Every layer follows one small interface (notebook 04 builds a CNN from them):
 A layer never updates its own weights: the model (course_utils.cnn.CNN) hands each
 gradient to that parameter's own scheduler. Computation happens in the dtype of the
 data: float32 in gives float32 out (the stored float64 parameters are cast), float64
-in gives float64 out, which is what the gradient checks in tests/test_layers.py use.
+in gives float64 out, which is what the gradient checks (course_utils.gradcheck) use.
+
+This file is written to be read next to the lecture: loops over output positions, one
+line of maths each. The vectorised versions the CNN trains with (im2col, dtype tricks)
+are in fast_layers.py and are tested equal to these.
 
 Differences from the lecture code (bugs fixed, see DESIGN.md):
   - no division of the convolution by kernel_height or by the number of channels;
@@ -25,20 +29,19 @@ Differences from the lecture code (bugs fixed, see DESIGN.md):
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 
 import numpy as np
 from autograd import grad as _autograd_grad
 from autograd import make_vjp as _autograd_make_vjp
 
+from . import _validation as check
 from ._validation import finite_array, positive_int
-from .activations import LRELU, LRELU_SLOPE, RELU, derivate, identity, sigmoid, softmax
-from .convolution import pad_input, same_padding, unfold_windows
+from .activations import LRELU, RELU, derivate, identity, sigmoid, softmax
+from .convolution import conv_output_size, pad_input, padding_amounts, pool_output_size
 
 __all__ = [
     "Convolution2DLayer",
-    "Convolution2DLayerOPT",
     "FlattenLayer",
     "FullyConnectedLayer",
     "Layer",
@@ -52,18 +55,15 @@ Shape = tuple[int, ...]
 _ELEMENTWISE = (identity, sigmoid, RELU, LRELU)
 
 
-# ---------------------------------------------------------------------------
-# Small shared helpers
-# ---------------------------------------------------------------------------
+def __getattr__(name: str):
+    """The vectorised layers live in fast_layers.py; `from course_utils.layers import
+    Convolution2DLayerOPT` keeps working (imported on first use: fast_layers builds on
+    this module, so it cannot be imported at the top)."""
+    if name in ("Convolution2DLayerOPT", "Pooling2DLayerOPT"):
+        from . import fast_layers
 
-
-def _check_function(name: str, func) -> Callable:
-    if not callable(func):
-        raise TypeError(
-            f"{name} must be a function such as LRELU, sigmoid or identity "
-            f"(from course_utils.activations), got {func!r}."
-        )
-    return func
+        return getattr(fast_layers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _activation_backward(act_func: Callable, Z: np.ndarray, dA: np.ndarray) -> np.ndarray:
@@ -81,39 +81,6 @@ def _activation_backward(act_func: Callable, Z: np.ndarray, dA: np.ndarray) -> n
     return np.asarray(dZ, dtype=Z.dtype)
 
 
-def _activate_fast(act_func: Callable, Z: np.ndarray) -> np.ndarray:
-    """act_func(Z) for the vectorised layers, with LRELU in one pass.
-
-    For 0 < slope < 1, max(z, slope * z) is z where z > 0 and slope * z elsewhere: the
-    same numbers as LRELU's np.where, without its comparison mask (the activation is a
-    noticeable part of a conv layer's time).
-    """
-    if act_func is LRELU:
-        A = Z.dtype.type(LRELU_SLOPE) * Z
-        return np.maximum(A, Z, out=A)  # out=: no second temporary of Z's size
-    return np.asarray(act_func(Z), dtype=Z.dtype)
-
-
-def _activation_backward_fast(act_func: Callable, Z: np.ndarray, dA: np.ndarray) -> np.ndarray:
-    """_activation_backward for the vectorised layers, with LRELU's f'(Z) * dA branch-free.
-
-    (Z > 0) * (1 - slope) + slope is 1 where Z > 0 and slope elsewhere: exactly f'(Z) (for
-    LRELU_SLOPE = 0.001, (1 - slope) + slope rounds to exactly 1 in float32 and float64; the
-    tests compare with LRELU's derivative). np.where (and any masked copy) branches on every element, and
-    the signs of Z are as good as random, so the CPU mispredicts half of those branches: the
-    arithmetic form is several times faster. Each step is a plain float loop over Z's
-    dtype (np.maximum(Z > 0, slope) would first cast the booleans element by element).
-    """
-    if act_func is LRELU:
-        slope = Z.dtype.type(LRELU_SLOPE)
-        dZ = (Z > 0).astype(Z.dtype)
-        dZ *= Z.dtype.type(1) - slope
-        dZ += slope
-        dZ *= dA
-        return dZ
-    return _activation_backward(act_func, Z, dA)
-
-
 def _init_scale(act_func: Callable, fan_in: int, fan_out: int) -> float:
     """Standard deviation of the random initial weights.
 
@@ -124,88 +91,6 @@ def _init_scale(act_func: Callable, fan_in: int, fan_out: int) -> float:
     if act_func in (RELU, LRELU):
         return float(np.sqrt(2.0 / fan_in))
     return float(np.sqrt(2.0 / (fan_in + fan_out)))
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy Generator, e.g. np.random.default_rng(2023), got {rng!r}."
-        )
-    return rng
-
-
-def _check_seed(seed):
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
-    ):
-        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}.")
-    return seed
-
-
-def _check_pad(pad):
-    """Validate pad = "same" | "valid" | int >= 0 | (ph, pw) at construction time."""
-    message = (
-        f'pad must be "same", "valid", an int >= 0 or a pair (ph, pw) of ints >= 0, '
-        f"got {pad!r}."
-    )
-    if isinstance(pad, str):
-        if pad not in ("same", "valid"):
-            raise ValueError(message)
-        return pad
-    if isinstance(pad, (tuple, list)):
-        if len(pad) != 2 or not all(_is_non_negative_int(p) for p in pad):
-            raise ValueError(message)
-        return (int(pad[0]), int(pad[1]))
-    if not _is_non_negative_int(pad):
-        raise ValueError(message)
-    return int(pad)
-
-
-def _is_non_negative_int(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= 0
-
-
-def check_images(
-    X, input_channels: int | None = None, name: str = "X", owner: str = "this layer"
-) -> np.ndarray:
-    """X as a finite float array of shape (N, C, H, W), with C == input_channels if given.
-
-    owner names what fixes the channels in the error message ("this layer", or the CNN's
-    "the first convolutional layer"). The CNN checks its data with this function too.
-    """
-    X = finite_array(name, X, ndim=4, layout="(N, C, H, W): images, channels, height, width")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} holds no images (shape {X.shape}); give at least one.")
-    if input_channels is not None and X.shape[1] != input_channels:
-        hint = f"give images with {input_channels} channel(s) on axis 1"
-        if X.shape[3] == input_channels:
-            hint = channels_last_hint(X.shape, name)
-        raise ValueError(
-            f"{name} has {X.shape[1]} channel(s) on axis 1 (shape {X.shape}) but {owner} has "
-            f"input_channels={input_channels}; {hint}."
-        )
-    return X
-
-
-def channels_last_hint(shape: tuple[int, ...], name: str) -> str:
-    """The fix for images stored channels last (Keras' layout) where (N, C, H, W) is expected."""
-    return (
-        f"{name} looks like (N, H, W, C) = {shape}, channels last as in Keras; "
-        f"course_utils expects (N, C, H, W): use {name}.transpose(0, 3, 1, 2)"
-    )
-
-
-def _check_image_shape(input_shape, layer: str) -> Shape:
-    if (
-        not isinstance(input_shape, (tuple, list))
-        or len(input_shape) != 3
-        or not all(_is_non_negative_int(s) and s > 0 for s in input_shape)
-    ):
-        raise ValueError(
-            f"{layer} needs images: input_shape must be (C, H, W) with positive sizes, "
-            f"got {input_shape!r}."
-        )
-    return tuple(int(s) for s in input_shape)
 
 
 class Layer:
@@ -227,7 +112,7 @@ class Layer:
     def initialise(self, input_shape: Shape, rng: np.random.Generator) -> Shape:
         """Create the parameters for inputs of shape input_shape (one sample); return the
         output shape. Layers without parameters only check the shape."""
-        _check_rng(rng)
+        check.generator(rng)
         return self.output_shape(input_shape)
 
     @property
@@ -313,9 +198,9 @@ class Convolution2DLayer(Layer):
         self.kernel_width = positive_int("kernel_width", kernel_width)
         self.v_stride = positive_int("v_stride", v_stride)
         self.h_stride = positive_int("h_stride", h_stride)
-        self.pad = _check_pad(pad)
-        self.act_func = _check_function("act_func", act_func)
-        self.seed = _check_seed(seed)
+        self.pad = check.pad_spec(pad)
+        self.act_func = check.function("act_func", act_func)
+        self.seed = check.seed_or_none(seed)
         if reset_weights_independently:
             self.initialise_weights(np.random.default_rng(self.seed))
 
@@ -323,18 +208,14 @@ class Convolution2DLayer(Layer):
 
     def padding(self, height: int, width: int) -> tuple[int, int, int, int]:
         """Zeros (top, bottom, left, right) added to an input of size height x width."""
-        if self.pad == "same":
-            top, bottom = same_padding(height, self.kernel_height, self.v_stride)
-            left, right = same_padding(width, self.kernel_width, self.h_stride)
-            return top, bottom, left, right
-        if self.pad == "valid":
-            return 0, 0, 0, 0
-        ph, pw = self.pad if isinstance(self.pad, tuple) else (self.pad, self.pad)
-        return ph, ph, pw, pw
+        return padding_amounts(
+            self.pad, height, width, self.kernel_height, self.kernel_width,
+            self.v_stride, self.h_stride,
+        )
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """(F, out_h, out_w) for one input of shape (C, H, W); ValueError if it cannot fit."""
-        channels, height, width = _check_image_shape(input_shape, type(self).__name__)
+        channels, height, width = check.image_shape(input_shape, type(self).__name__)
         if channels != self.input_channels:
             raise ValueError(
                 f"the input has {channels} channel(s) (shape (C, H, W) = {tuple(input_shape)}) "
@@ -348,13 +229,13 @@ class Convolution2DLayer(Layer):
                 f"larger than the padded input {padded_h}x{padded_w} (input {height}x{width}, "
                 f'pad={self.pad!r}); use a smaller kernel or pad="same".'
             )
-        out_h = (padded_h - self.kernel_height) // self.v_stride + 1
-        out_w = (padded_w - self.kernel_width) // self.h_stride + 1
+        out_h = conv_output_size(padded_h, self.kernel_height, self.v_stride)
+        out_w = conv_output_size(padded_w, self.kernel_width, self.h_stride)
         return self.feature_maps, out_h, out_w
 
     def initialise_weights(self, rng: np.random.Generator) -> None:
         """Random kernel (He or Glorot normal, see _init_scale) and zero bias, in float64."""
-        _check_rng(rng)
+        check.generator(rng)
         fan_in = self.input_channels * self.kernel_height * self.kernel_width
         fan_out = self.feature_maps * self.kernel_height * self.kernel_width
         shape = (self.input_channels, self.feature_maps, self.kernel_height, self.kernel_width)
@@ -384,7 +265,7 @@ class Convolution2DLayer(Layer):
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """A = act_func(cross_correlate(X, kernel) + bias); X (N, C, H, W) -> (N, F, out_h, out_w)."""
-        X = check_images(X, self.input_channels)
+        X = check.images(X, self.input_channels)
         self.output_shape(X.shape[1:])
         self._weights(X.dtype)
         return self._forward(X)
@@ -399,10 +280,8 @@ class Convolution2DLayer(Layer):
         X_padded, self._pads = pad_input(
             X, self.pad, self.kernel_height, self.kernel_width, self.v_stride, self.h_stride
         )
-        n_images, _, padded_h, padded_w = X_padded.shape
         kh, kw, vs, hs = self.kernel_height, self.kernel_width, self.v_stride, self.h_stride
-        out_h = (padded_h - kh) // vs + 1
-        out_w = (padded_w - kw) // hs + 1
+        n_images, _, out_h, out_w = (X.shape[0], *self.output_shape(X.shape[1:]))
         Z = np.empty((n_images, self.feature_maps, out_h, out_w), dtype=X.dtype)
         for i in range(out_h):
             for j in range(out_w):
@@ -447,109 +326,6 @@ class Convolution2DLayer(Layer):
         )
 
 
-class Convolution2DLayerOPT(Convolution2DLayer):
-    """Convolutional layer, vectorised: same signature and results as Convolution2DLayer.
-
-    im2col unrolls every kh x kw window of the padded batch into a column,
-    cols (N, C*kh*kw, out_h*out_w), so the whole convolution becomes one matrix product
-        Z = kernel_matrix @ cols,   kernel_matrix (F, C*kh*kw)
-    Backward is more products: dkernel = sum_n dZ_n @ cols_n^T, and for dX one
-    (C, F) @ dZ product per kernel tap (a, b), added onto the pixels that tap read (col2im
-    fused with the product, which adds up the pixels shared by overlapping windows).
-    No Python loop runs over images, channels or pixels; only over the kh*kw taps.
-    Notebook 05 explains im2col and measures this layer against the loop version.
-    """
-
-    def _kernel_matrix(self, kernel: np.ndarray) -> np.ndarray:
-        # (C, F, kh, kw) -> (F, C, kh, kw) -> (F, C*kh*kw): the row order (c, a, b)
-        # matches the row order of im2col's columns.
-        return kernel.transpose(1, 0, 2, 3).reshape(self.feature_maps, -1)
-
-    def _pad(self, X: np.ndarray) -> np.ndarray:
-        """X with the layer's zeros around it (X itself if there are none); sets _pads."""
-        n_images, channels, height, width = X.shape
-        top, bottom, left, right = self._pads = self.padding(height, width)
-        if top == bottom == left == right == 0:
-            return X
-        # np.zeros + one slice assignment: several times cheaper than np.pad on small batches
-        X_padded = np.zeros(
-            (n_images, channels, height + top + bottom, width + left + right), dtype=X.dtype
-        )
-        X_padded[:, :, top : top + height, left : left + width] = X
-        return X_padded
-
-    def _forward(self, X: np.ndarray) -> np.ndarray:
-        kernel, bias = self._weights(X.dtype)
-        kh, kw, vs, hs = self.kernel_height, self.kernel_width, self.v_stride, self.h_stride
-        # Let go of the previous batch's columns before building new ones: otherwise both
-        # buffers, the largest arrays of a training step, are alive at once.
-        self._cols = self._Z = None
-        X_padded = self._pad(X)
-        cols = unfold_windows(X_padded, kh, kw, vs, hs)  # (N, C*kh*kw, P), P = out_h*out_w
-        n_images, _, padded_h, padded_w = X_padded.shape
-        out_h, out_w = (padded_h - kh) // vs + 1, (padded_w - kw) // hs + 1
-        # (F, C*kh*kw) @ (N, C*kh*kw, P) -> (N, F, P): already in (N, F, ...) order, so
-        # no transpose of the output is needed
-        Z = np.matmul(self._kernel_matrix(kernel), cols)
-        Z += bias[:, None]  # in place: no second array of Z's size
-        Z = Z.reshape(n_images, self.feature_maps, out_h, out_w)
-        self._X_shape, self._padded_shape, self._cols, self._Z = X.shape, X_padded.shape, cols, Z
-        return _activate_fast(self.act_func, Z)
-
-    def _backward(self, dA: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
-        """As Convolution2DLayer._backward. input_gradient=False skips dX (returns None):
-        the CNN's first layer has nothing below it that needs dX."""
-        kernel, _ = self._weights(dA.dtype)
-        kh, kw, vs, hs = self.kernel_height, self.kernel_width, self.v_stride, self.h_stride
-        n_images, _, out_h, out_w = dA.shape
-        dZ = _activation_backward_fast(self.act_func, self._Z, dA)
-        dZ_flat = dZ.reshape(n_images, self.feature_maps, out_h * out_w)  # (N, F, P)
-        # dkernel_matrix[f, k] = sum_n sum_p dZ[n, f, p] * cols[n, k, p]: one small product per
-        # image (cols transposed as a view, BLAS reads it as is), then a sum over images.
-        # (tensordot would first copy cols into a (C*kh*kw, N*P) matrix.)
-        dkernel_matrix = np.matmul(dZ_flat, self._cols.transpose(0, 2, 1)).sum(axis=0)
-        dkernel = dkernel_matrix.reshape(
-            self.feature_maps, self.input_channels, kh, kw
-        ).transpose(1, 0, 2, 3)
-        self.grads = {"kernel": np.ascontiguousarray(dkernel), "bias": dZ.sum(axis=(0, 2, 3))}
-        if not input_gradient:
-            return None
-        # dX: kernel tap (a, b) sent X_pad[n, c, i*vs + a, j*hs + b] * kernel[c, f, a, b] to
-        # Z[n, f, i, j], so it sends back kernel[:, :, a, b] @ dZ[n, :, i, j] to that pixel.
-        # One (C, F) @ (N, F, P) product per tap, added onto the pixels the tap touched
-        # (col2im fused with the product): the (N, C*kh*kw, P) buffer of dcols = kernel^T @ dZ
-        # is never built, which keeps a training step's peak memory down.
-        n_images, channels, padded_h, padded_w = self._padded_shape
-        if vs == hs == 1:
-            # Stride 1, "whole rows": lay dZ into rows as wide as the padded input (zeros in
-            # the extra columns). Then the pixels tap (a, b) read for all outputs form ONE
-            # contiguous run of the flattened padded image, starting at a*padded_w + b, and
-            # each tap's scatter-add is one long add instead of out_h short ones (several
-            # times faster). The extra columns carry zeros, so they add nothing; one spare
-            # row at the bottom lets the last tap's run go past the image's end.
-            dZ_rows = np.zeros((n_images, self.feature_maps, out_h, padded_w), dtype=dA.dtype)
-            dZ_rows[..., :out_w] = dZ
-            dZ_rows = dZ_rows.reshape(n_images, self.feature_maps, out_h * padded_w)
-            dX_flat = np.zeros((n_images, channels, (padded_h + 1) * padded_w), dtype=dA.dtype)
-            length = out_h * padded_w
-            for a in range(kh):
-                for b in range(kw):
-                    start = a * padded_w + b
-                    dX_flat[:, :, start : start + length] += np.matmul(kernel[:, :, a, b], dZ_rows)
-            dX_padded = dX_flat.reshape(n_images, channels, padded_h + 1, padded_w)
-        else:
-            dX_padded = np.zeros(self._padded_shape, dtype=dA.dtype)
-            for a in range(kh):
-                rows = slice(a, a + vs * (out_h - 1) + 1, vs)
-                for b in range(kw):
-                    columns = slice(b, b + hs * (out_w - 1) + 1, hs)
-                    tap = np.matmul(kernel[:, :, a, b], dZ_flat)  # (N, C, P)
-                    dX_padded[:, :, rows, columns] += tap.reshape(
-                        n_images, channels, out_h, out_w
-                    )
-        return self._unpad(dX_padded)
-
-
 # ---------------------------------------------------------------------------
 # Pooling and flattening
 # ---------------------------------------------------------------------------
@@ -558,11 +334,12 @@ class Convolution2DLayerOPT(Convolution2DLayer):
 class Pooling2DLayer(Layer):
     """Max or average pooling over kh x kw windows, without padding.
 
-    X (N, C, H, W) -> A (N, C, out_h, out_w), out_h = floor((H - kh) / v_stride) + 1.
-    Windows may overlap (stride < kernel). Backward: "max" sends each window's gradient
-    to the position of its maximum (the first one, row by row, if several are equal);
-    "average" spreads it evenly, 1/(kh*kw) to every pixel of the window. A pixel that
-    belongs to several windows receives the SUM of their contributions.
+    X (N, C, H, W) -> A (N, C, out_h, out_w), out_h = floor((H - kh) / v_stride) + 1
+    (convolution.pool_output_size). Windows may overlap (stride < kernel). Backward:
+    "max" sends each window's gradient to the position of its maximum (the first one,
+    row by row, if several are equal); "average" spreads it evenly, 1/(kh*kw) to every
+    pixel of the window. A pixel that belongs to several windows receives the SUM of
+    their contributions.
     """
 
     def __init__(
@@ -583,92 +360,76 @@ class Pooling2DLayer(Layer):
         self.pooling = pooling
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        channels, height, width = _check_image_shape(input_shape, "Pooling2DLayer")
+        """(C, out_h, out_w) for one input (C, H, W); ValueError if the window does not fit."""
+        channels, height, width = check.image_shape(input_shape, "Pooling2DLayer")
         if self.kernel_height > height or self.kernel_width > width:
             raise ValueError(
                 f"pooling kernel_height x kernel_width = {self.kernel_height}x{self.kernel_width}"
                 f" is larger than the input {height}x{width} (pooling does not pad); "
                 "use a smaller pooling window or pool earlier."
             )
-        out_h = (height - self.kernel_height) // self.v_stride + 1
-        out_w = (width - self.kernel_width) // self.h_stride + 1
+        out_h = pool_output_size(height, self.kernel_height, self.v_stride)
+        out_w = pool_output_size(width, self.kernel_width, self.h_stride)
         return channels, out_h, out_w
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """Pool every window: X (N, C, H, W) -> (N, C, out_h, out_w)."""
-        X = check_images(X)
+        X = check.images(X)
         self.output_shape(X.shape[1:])
         return self._forward(X)
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
         """dX (N, C, H, W) from dA (N, C, out_h, out_w)."""
-        self._require_forward("_output_shape")
-        return self._backward(self._check_dA(dA, self._output_shape, self._X_shape_dtype[1]))
+        self._require_forward("_A_shape")
+        return self._backward(self._check_dA(dA, self._A_shape, self._X.dtype))
 
-    def _offsets(self, out_h: int, out_w: int):
-        """For each kernel offset (a, b): its number and the pixels it touches in all windows.
-
-        Window (i, j) covers rows i*v_stride + a, columns j*h_stride + b. Looping over
-        the kh*kw offsets (instead of the out_h*out_w windows) touches every window at once.
-        """
-        for a in range(self.kernel_height):
-            rows = slice(a, a + self.v_stride * (out_h - 1) + 1, self.v_stride)
-            for b in range(self.kernel_width):
-                cols = slice(b, b + self.h_stride * (out_w - 1) + 1, self.h_stride)
-                yield a * self.kernel_width + b, rows, cols
+    def _window(self, i: int, j: int) -> tuple[slice, slice]:
+        """Rows and columns of the window under output position (i, j)."""
+        top, left = i * self.v_stride, j * self.h_stride
+        return slice(top, top + self.kernel_height), slice(left, left + self.kernel_width)
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
+        n_images, channels = X.shape[:2]
         _, out_h, out_w = self.output_shape(X.shape[1:])
-        offsets = self._offsets(out_h, out_w)
-        _, rows, cols = next(offsets)
-        result = X[:, :, rows, cols].copy()  # entry (0, 0) of every window
-        # argmax: the offset a*kw + b of each window's maximum, in the smallest integer type
-        # that holds kh*kw - 1 (a uint8 for every usual window: less memory to write and compare)
-        index_type = np.min_scalar_type(self.kernel_height * self.kernel_width - 1)
-        argmax = np.zeros(result.shape, dtype=index_type)
-        for offset, rows, cols in offsets:
-            values = X[:, :, rows, cols]  # entry (a, b) of every window, a strided view
-            if self.pooling == "max":
-                # Strictly greater: on ties the earlier offset keeps the gradient. Offsets come
-                # in increasing order, so "argmax = offset where larger" is a maximum of
-                # argmax and larger * offset: plain element-wise ufuncs, several times faster
-                # than boolean indexing or np.copyto(where=) on these strided views.
-                larger = values > result
-                np.maximum(argmax, larger * index_type.type(offset), out=argmax)
-                np.maximum(result, values, out=result)
-            else:
-                result += values
-        if self.pooling == "average":
-            result /= X.dtype.type(self.kernel_height * self.kernel_width)
-        self._argmax = argmax if self.pooling == "max" else None
-        self._X_shape_dtype = (X.shape, X.dtype)
-        self._output_shape = result.shape
-        return result
+        A = np.empty((n_images, channels, out_h, out_w), dtype=X.dtype)
+        for i in range(out_h):
+            for j in range(out_w):
+                rows, cols = self._window(i, j)
+                window = X[:, :, rows, cols]  # (N, C, kh, kw)
+                if self.pooling == "max":
+                    A[:, :, i, j] = window.max(axis=(2, 3))
+                else:
+                    A[:, :, i, j] = window.sum(axis=(2, 3)) / X.dtype.type(window[0, 0].size)
+        self._X, self._A_shape = X, A.shape
+        return A
 
     def _backward(self, dA: np.ndarray) -> np.ndarray:
-        X_shape, dtype = self._X_shape_dtype
-        dX = np.zeros(X_shape, dtype=dtype)
-        _, _, out_h, out_w = dA.shape
-        # Windows that do not overlap (stride >= window) never share a pixel: each offset's
-        # pixels receive exactly one value, dA where the offset was the maximum, else 0,
-        # written straight into dX by multiply(out=) (no temporary, no masked copy).
-        disjoint = self.v_stride >= self.kernel_height and self.h_stride >= self.kernel_width
-        if self.pooling == "average":
-            share = dA / dtype.type(self.kernel_height * self.kernel_width)
-        for offset, rows, cols in self._offsets(out_h, out_w):
-            if self.pooling == "average":
-                dX[:, :, rows, cols] += share
-            elif disjoint:
-                np.multiply(dA, self._argmax == offset, out=dX[:, :, rows, cols])
-            else:
-                # += because with overlapping windows one pixel can be the max of several
-                dX[:, :, rows, cols] += np.where(self._argmax == offset, dA, 0)
+        X = self._X
+        n_images, channels = X.shape[:2]
+        dX = np.zeros_like(X)
+        for i in range(dA.shape[2]):
+            for j in range(dA.shape[3]):
+                rows, cols = self._window(i, j)
+                window = X[:, :, rows, cols].reshape(n_images, channels, -1)  # (N, C, kh*kw)
+                if self.pooling == "max":
+                    # A = max(window) depends only on its (first) largest pixel, slope 1
+                    share = np.zeros_like(window)
+                    first = np.argmax(window, axis=2)[..., None]
+                    np.put_along_axis(share, first, 1, axis=2)
+                else:
+                    # A = mean(window): every pixel has slope 1 / (kh*kw)
+                    share = np.full_like(window, 1 / window.shape[2])
+                # += because with overlapping windows a pixel receives from several of them
+                dX[:, :, rows, cols] += (share * dA[:, :, i, j, None]).reshape(
+                    n_images, channels, self.kernel_height, self.kernel_width
+                )
         return dX
 
     def __repr__(self) -> str:
         return (
-            f"Pooling2DLayer(kernel_height={self.kernel_height}, kernel_width={self.kernel_width}"
-            f", v_stride={self.v_stride}, h_stride={self.h_stride}, pooling={self.pooling!r})"
+            f"{type(self).__name__}(kernel_height={self.kernel_height}, "
+            f"kernel_width={self.kernel_width}, v_stride={self.v_stride}, "
+            f"h_stride={self.h_stride}, pooling={self.pooling!r})"
         )
 
 
@@ -680,13 +441,7 @@ class FlattenLayer(Layer):
     """
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        if (
-            not isinstance(input_shape, (tuple, list))
-            or len(input_shape) == 0
-            or not all(_is_non_negative_int(s) and s > 0 for s in input_shape)
-        ):
-            raise ValueError(f"input_shape must be a tuple of positive ints, got {input_shape!r}.")
-        return (int(np.prod(input_shape)),)
+        return (int(np.prod(check.flat_shape(input_shape))),)
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         X = finite_array("X", X)
@@ -733,15 +488,15 @@ class FullyConnectedLayer(Layer):
     ) -> None:
         super().__init__()
         self.nodes = positive_int("nodes", nodes)
-        self.act_func = _check_function("act_func", act_func)
+        self.act_func = check.function("act_func", act_func)
         self.scheduler = scheduler
-        self.seed = _check_seed(seed)
+        self.seed = check.seed_or_none(seed)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         if (
             not isinstance(input_shape, (tuple, list))
             or len(input_shape) != 1
-            or not _is_non_negative_int(input_shape[0])
+            or not check.is_non_negative_int(input_shape[0])
             or input_shape[0] < 1
         ):
             raise ValueError(
@@ -756,7 +511,7 @@ class FullyConnectedLayer(Layer):
         return (self.nodes,)
 
     def initialise(self, input_shape: Shape, rng: np.random.Generator) -> Shape:
-        _check_rng(rng)
+        check.generator(rng)
         self.params = {}
         output_shape = self.output_shape(input_shape)
         n_in = int(input_shape[0])
@@ -829,9 +584,9 @@ class OutputLayer(FullyConnectedLayer):
         scheduler=None,
         seed: int | None = None,
     ) -> None:
-        super().__init__(nodes, _check_function("output_func", output_func), scheduler, seed)
+        super().__init__(nodes, check.function("output_func", output_func), scheduler, seed)
         if cost_func is not None:
-            _check_function("cost_func", cost_func)
+            check.function("cost_func", cost_func)
         self.cost_func = cost_func
 
     @property

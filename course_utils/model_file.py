@@ -100,7 +100,7 @@ def _training_state(model) -> tuple[str, dict[str, np.ndarray]]:
                     " (only arrays, numbers and None are stored, never pickled)."
                 )
         schedulers[name] = state
-    text = json.dumps({"rng": model._rng.bit_generator.state, "schedulers": schedulers})
+    text = json.dumps({"rng": model.random_state, "schedulers": schedulers})
     return text, arrays
 
 def _restore_training_state(model, text, arrays: dict[str, np.ndarray]) -> None:
@@ -142,14 +142,14 @@ def _restore_training_state(model, text, arrays: dict[str, np.ndarray]) -> None:
     if set(arrays) != expected:
         raise ValueError(f"unexpected training-state arrays {sorted(set(arrays) - expected)}")
     try:
-        model._rng.bit_generator.state = rng
+        model.random_state = rng
     except (ValueError, TypeError, KeyError) as error:
         raise ValueError(f"its random generator state is invalid ({error})") from None
 
 def _named_schedulers(model):
     """(archive name layer{i}_{key}, layer, key, scheduler) for every parameter array."""
     index = {id(layer): i for i, layer in enumerate(model.layers)}
-    for layer, key, scheduler in model._param_schedulers:
+    for layer, key, scheduler in model.parameter_schedulers:
         yield f"layer{index[id(layer)]}_{key}", layer, key, scheduler
 
 def architecture_of(model) -> dict:
@@ -184,7 +184,7 @@ def architecture_of(model) -> dict:
         "cost_func": _function_name(model.cost_func, _costs, "cost_func"),
         "scheduler": _scheduler_spec(model.scheduler),
         "seed": model.seed,
-        "input_shape": list(model._input_shape),
+        "input_shape": list(model.input_shape),
         "layers": layers,
     }
 
@@ -269,10 +269,10 @@ def _from_architecture(cls, spec: dict):
                 _lookup(_activations, layer["act_func"], "act_func"),
                 optimized=kind == "Convolution2DLayerOPT",
             )
-        elif kind == "Pooling2DLayer":
+        elif kind in ("Pooling2DLayer", "Pooling2DLayerOPT"):
             model.add_PoolingLayer(
                 layer["kernel_height"], layer["kernel_width"], layer["v_stride"],
-                layer["h_stride"], layer["pooling"],
+                layer["h_stride"], layer["pooling"], optimized=kind == "Pooling2DLayerOPT",
             )
         elif kind == "FlattenLayer":
             model.add_FlattenLayer()
@@ -287,8 +287,7 @@ def _from_architecture(cls, spec: dict):
                 model.add_FullyConnectedLayer(layer["nodes"], act_func, scheduler)
         else:
             raise ValueError(f"unknown layer type {kind!r}")
-    model._require_output_layer("load")
-    model._initialise(tuple(int(s) for s in spec["input_shape"]))
+    model.build(tuple(int(s) for s in spec["input_shape"]))
     return model
 
 

@@ -1,6 +1,6 @@
-"""Pieces shared by several test files: the lecture's 6x6 worked example and a
-central-difference gradient. Import them with `from _helpers import ...` (pytest puts
-tests/ on sys.path, as for _chromium.py)."""
+"""Pieces shared by several test files: the lecture's 6x6 worked example. Import them with
+`from _helpers import ...` (pytest puts tests/ on sys.path, as for _chromium.py). Finite
+differences live in the package: course_utils.gradcheck."""
 
 from __future__ import annotations
 
@@ -27,20 +27,3 @@ LECTURE_RESULT = np.array(
         [4.44, 4.78, 5.56, 4.00],
     ]
 )
-
-
-def numerical_gradient(loss, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences d loss / d array, perturbing `array` in place one entry at a time.
-
-    loss() takes no argument and reads `array`; every entry is restored afterwards.
-    """
-    gradient = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        old = array[index]
-        array[index] = old + eps
-        plus = loss()
-        array[index] = old - eps
-        minus = loss()
-        array[index] = old
-        gradient[index] = (plus - minus) / (2 * eps)
-    return gradient

@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 import pytest
-from _helpers import numerical_gradient
 from scipy.signal import correlate2d
 
 from course_utils import checks
+from course_utils.gradcheck import numerical_gradient
 from course_utils.schedulers import Scheduler
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import os
 import signal
 import threading
@@ -14,11 +13,11 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from course_utils import cnn as cnn_module
-from course_utils import model_file
+from course_utils import parallel
 from course_utils.activations import LRELU, identity, sigmoid, softmax
 from course_utils.cnn import CNN
 from course_utils.costs import CostCrossEntropy, CostLogReg, CostOLS
-from course_utils.schedulers import AdagradMomentum, Adam, Constant, Momentum, RMS_prop
+from course_utils.schedulers import Adam, Constant
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -28,52 +27,7 @@ def one_blas_thread():
         yield
 
 
-def bars(n: int, seed: int, size: int = 8, dtype=np.float64):
-    """Toy images: class 0 has a horizontal bar, class 1 a vertical bar, plus noise."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, n)
-    X = rng.normal(0, 0.2, size=(n, 1, size, size))
-    positions = rng.integers(1, size - 1, n)
-    for i, (label, position) in enumerate(zip(labels, positions)):
-        if label == 0:
-            X[i, 0, position, :] += 1.0
-        else:
-            X[i, 0, :, position] += 1.0
-    return X.astype(dtype), np.eye(2)[labels].astype(dtype), labels
-
-
-def small_model(seed=0, eta=1e-2, optimized=True, scheduler=None) -> CNN:
-    model = CNN(CostCrossEntropy, scheduler or Adam(eta=eta, rho=0.9, rho2=0.999), seed=seed)
-    model.add_Convolution2DLayer(1, 4, 3, 3, act_func=LRELU, optimized=optimized)
-    model.add_PoolingLayer(2, 2, 2, 2, "max")
-    model.add_FlattenLayer()
-    model.add_FullyConnectedLayer(8, LRELU)
-    model.add_OutputLayer(2, softmax)
-    return model
-
-
-def weights(model: CNN) -> list[np.ndarray]:
-    return [value.copy() for layer in model.layers for value in layer.params.values()]
-
-
-def assert_same_weights(a: list[np.ndarray], b: list[np.ndarray]) -> None:
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        np.testing.assert_array_equal(x, y)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return bars(64, seed=1), bars(32, seed=2)
-
-
-@pytest.fixture
-def fitted(data):
-    (X, t, _), _ = data
-    model = small_model()
-    model.fit(X, t, epochs=1, batches=2, progress=False)
-    return model
-
+from cnn_helpers import assert_same_weights, bars, small_model, weights
 
 # ---------------------------------------------------------------------------
 # Reproducibility and learning
@@ -162,24 +116,13 @@ def test_predict_gives_one_hot_rows_and_predict_proba_probabilities(fitted, data
     assert np.array_equal(prediction.argmax(axis=1), proba.argmax(axis=1))
 
 
-def test_predict_in_chunks_equals_one_big_forward(fitted, data, monkeypatch):
-    (X, _, _), _ = data
-    whole = fitted.predict_proba(X)
-    monkeypatch.setattr(cnn_module, "PREDICT_BATCH_SIZE", 5)
-    in_chunks = fitted.predict_proba(X)  # 13 chunks: 7 on this thread, 6 on the worker
-    np.testing.assert_allclose(in_chunks, whole, rtol=1e-12, atol=1e-15)
-    # the same chunks, all on this thread: bit for bit the same numbers
-    one_thread = [cnn_module._forward(fitted.layers, X[i : i + 5]) for i in range(0, len(X), 5)]
-    np.testing.assert_array_equal(np.concatenate(one_thread), in_chunks)
-
-
 def test_float32_data_trains_in_float32(data):
     (X, t, _), _ = data
     model = small_model()
     scores = model.fit(X.astype(np.float32), t.astype(np.float32), epochs=2, progress=False)
     assert np.all(np.isfinite(scores["train_error"]))
     # the gradients and Adam's moments would be float64 if any step ran in float64
-    for layer, key, scheduler in model._param_schedulers:
+    for layer, key, scheduler in model.parameter_schedulers:
         assert layer.grads[key].dtype == np.float32, (type(layer).__name__, key)
         assert scheduler.moment.dtype == scheduler.second.dtype == np.float32
     assert model.predict_proba(X.astype(np.float32)).dtype == np.float32
@@ -187,11 +130,11 @@ def test_float32_data_trains_in_float32(data):
 
 
 def test_every_parameter_array_has_its_own_scheduler_copy(fitted):
-    schedulers = [s for _, _, s in fitted._param_schedulers]
+    schedulers = [s for _, _, s in fitted.parameter_schedulers]
     assert len(schedulers) == sum(len(layer.params) for layer in fitted.layers) == 6
     assert len({id(s) for s in schedulers}) == len(schedulers)
     assert all(s is not fitted.scheduler for s in schedulers)
-    shapes = [key for _, key, _ in fitted._param_schedulers]
+    shapes = [key for _, key, _ in fitted.parameter_schedulers]
     assert shapes == ["kernel", "bias", "weights", "bias", "weights", "bias"]
 
 
@@ -202,7 +145,7 @@ def test_layer_scheduler_overrides_the_model_scheduler(data):
     model.add_FullyConnectedLayer(4, LRELU, scheduler=Constant(eta=0.5))
     model.add_OutputLayer(2, softmax)
     model.fit(X, t, epochs=1, progress=False)
-    kinds = [type(s).__name__ for _, _, s in model._param_schedulers]
+    kinds = [type(s).__name__ for _, _, s in model.parameter_schedulers]
     assert kinds == ["Constant", "Constant", "Adam", "Adam"]
 
 
@@ -214,11 +157,11 @@ def test_one_fit_step_is_one_gradient_descent_step_through_the_public_layer_api(
     (X, t, _), _ = data
     X, t, eta, lam = X[:n_images], t[:n_images], 0.1, 0.01
     model = small_model(seed=6, scheduler=Constant(eta=eta), optimized=optimized)
-    model._initialise(X.shape[1:])
+    model.build(X.shape[1:])
     by_hand = copy.deepcopy(model)
     halves = []
-    start = cnn_module._SecondHalf.start
-    monkeypatch.setattr(cnn_module._SecondHalf, "start",
+    start = parallel.SecondHalf.start
+    monkeypatch.setattr(parallel.SecondHalf, "start",
                         lambda self, func, X, t: halves.append(len(X)) or start(self, func, X, t))
     A = X
     for layer in by_hand.layers:
@@ -226,14 +169,14 @@ def test_one_fit_step_is_one_gradient_descent_step_through_the_public_layer_api(
     delta = by_hand.layers[-1].backward(t)
     for layer in reversed(by_hand.layers[:-1]):
         delta = layer.backward(delta)
-    model.fit(X, t, epochs=1, batches=1, lam=lam, progress=False)  # one step, whole batch
+    model.fit(X, t, epochs=1, batches=1, lam=lam, progress=False, parallel=True)  # one step
     for mine, theirs in zip(model.layers, by_hand.layers):
         for key, value in theirs.params.items():
             decay = lam * value if key in ("kernel", "weights") else 0
             expected = value - eta * (theirs.grads[key] + decay)
             np.testing.assert_allclose(mine.params[key], expected, rtol=1e-10, atol=1e-14)
     # the second half of a batch of 33 ran on the worker thread; 12 images stay whole
-    assert halves == ([16] if n_images >= cnn_module.PARALLEL_MIN_BATCH else [])
+    assert halves == ([16] if n_images >= parallel.PARALLEL_MIN_BATCH else [])
 
 
 def test_training_scores_are_the_batch_scores_with_the_weights_before_each_step(data):
@@ -261,70 +204,6 @@ def test_training_scores_average_the_batches_weighted_by_their_sizes(data, monke
     scores = model.fit(X, t, epochs=1, batches=3, progress=False)
     np.testing.assert_allclose(scores["train_error"][0], CostCrossEntropy(t)(frozen), rtol=1e-12)
     assert scores["train_acc"][0] == cnn_module._accuracy(model._to_prediction(frozen), t)
-
-
-def test_a_cost_of_your_own_keeps_batches_whole(data, monkeypatch):
-    # a cost that is not a mean over images would make the halves' gradients combine wrongly
-    (X, t, _), _ = data
-
-    def summed_cross_entropy(target):
-        return lambda p: -np.sum(target * np.log(p))
-
-    start = cnn_module._SecondHalf.start
-    sent = []
-
-    def no_split(self, func, *args):
-        assert func is not cnn_module._forward_backward, "a batch was split with your own cost"
-        sent.append(func)
-        return start(self, func, *args)
-
-    monkeypatch.setattr(cnn_module._SecondHalf, "start", no_split)
-    monkeypatch.setattr(cnn_module, "PREDICT_BATCH_SIZE", 16)  # 4 chunks of validation images
-    model = CNN(summed_cross_entropy, Adam(eta=1e-2, rho=0.9, rho2=0.999), seed=0)
-    model.add_FlattenLayer()
-    model.add_OutputLayer(2, softmax)
-    scores = model.fit(X, t, epochs=2, batches=1, X_val=X, t_val=t, progress=False)
-    assert np.all(np.isfinite(scores["train_error"]))
-    # the validation chunks still go to the worker: forward passes treat images one by one
-    assert sent == [cnn_module._forward] * 4  # 2 chunks per epoch, 2 epochs
-    np.testing.assert_array_equal(scores["val_error"][-1], summed_cross_entropy(t)(
-        model.predict_proba(X)))
-
-
-def test_parallel_false_keeps_batches_whole_and_parallel_must_be_a_bool(data, monkeypatch):
-    (X, t, _), _ = data
-
-    def no_worker(*args):
-        raise AssertionError("parallel=False used the worker thread")
-
-    monkeypatch.setattr(cnn_module._SecondHalf, "start", no_worker)
-    model = small_model(seed=3)
-    assert np.all(np.isfinite(model.fit(X, t, epochs=1, parallel=False, progress=False)[
-        "train_error"]))
-    before = weights(model)
-    with pytest.raises(TypeError, match="parallel must be True or False, got 'no'"):
-        model.fit(X, t, epochs=1, parallel="no", progress=False)
-    with pytest.raises(TypeError, match="progress must be True or False, got 1"):
-        model.fit(X, t, epochs=1, progress=1)
-    assert_same_weights(weights(model), before)
-
-
-def test_on_one_core_the_halves_run_one_after_the_other_with_the_same_numbers(data, monkeypatch):
-    (X, t, _), (X_val, t_val, _) = data
-    two_cores = small_model(seed=4).fit(X, t, epochs=2, batches=2, X_val=X_val, t_val=t_val,
-                                        progress=False)
-
-    def no_thread(*args, **kwargs):
-        raise AssertionError("a worker thread was started on one core")
-
-    monkeypatch.setattr(cnn_module, "_available_cores", lambda: 1)
-    monkeypatch.setattr(cnn_module, "ThreadPoolExecutor", no_thread)
-    monkeypatch.setattr(cnn_module, "PREDICT_BATCH_SIZE", 8)  # validation in 4 chunks
-    one_core = small_model(seed=4).fit(X, t, epochs=2, batches=2, X_val=X_val, t_val=t_val,
-                                       progress=False)
-    monkeypatch.undo()
-    for key in cnn_module.SCORE_KEYS:
-        np.testing.assert_array_equal(one_core[key], two_cores[key])
 
 
 def test_lam_adds_weight_decay_to_weights_but_not_to_biases(data):
@@ -489,12 +368,12 @@ def test_bad_fit_input_is_rejected_and_leaves_the_model_unchanged(fitted, call):
     _, kwargs, match = call
     before = weights(fitted)
     rng_state = copy.deepcopy(fitted._rng.bit_generator.state)
-    scheduler_state = copy.deepcopy([vars(s) for _, _, s in fitted._param_schedulers])
+    scheduler_state = copy.deepcopy([vars(s) for _, _, s in fitted.parameter_schedulers])
     with pytest.raises(ValueError, match=match):
         fitted.fit(progress=False, **kwargs)
     assert_same_weights(weights(fitted), before)
     assert fitted._rng.bit_generator.state == rng_state
-    after = [vars(s) for _, _, s in fitted._param_schedulers]
+    after = [vars(s) for _, _, s in fitted.parameter_schedulers]
     for old, new in zip(scheduler_state, after):
         assert old.keys() == new.keys()
         for key in old:
@@ -525,15 +404,62 @@ def test_a_kernel_larger_than_the_image_is_rejected_before_any_work():
 # ---------------------------------------------------------------------------
 
 
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raises KeyboardInterrupt during the test, whatever the shell gave us.
+
+    A job started in the background (`pytest &`, nohup, some CI runners) inherits SIGINT
+    ignored: a real Ctrl-C would then do nothing, and the tests below would wait for an
+    interruption that never comes. Install Python's default handler, restore afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach only the main thread; a real SIGINT here would stop pytest")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_fit_leaves_an_ignored_sigint_ignored(data):
+    # as in a background job: Ctrl-C must not start raising KeyboardInterrupt inside fit
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can be set only in the main thread")
+    (X, t, _), _ = data
+    reference = small_model(seed=8)
+    reference.fit(X, t, epochs=1, batches=2, progress=False)
+    model = small_model(seed=8)
+    model.build(X.shape[1:])
+    scheduler = model.parameter_schedulers[2][2]
+    original = scheduler.update_change
+    seen = []
+
+    def update_change_with_sigint(gradient):
+        seen.append(signal.getsignal(signal.SIGINT))
+        os.kill(os.getpid(), signal.SIGINT)  # ignored: must change nothing
+        return original(gradient)
+
+    scheduler.update_change = update_change_with_sigint
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        scores = model.fit(X, t, epochs=1, batches=2, progress=False)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen == [signal.SIG_IGN, signal.SIG_IGN]  # no handler was put in place
+    assert np.all(np.isfinite(scores["train_error"]))  # not interrupted
+    assert_same_weights(weights(model), weights(reference))
+
+
 @pytest.mark.parametrize("half", ["first (this thread)", "second (worker thread)"])
 def test_keyboard_interrupt_keeps_the_weights_of_the_last_complete_step(data, capsys, half,
                                                                         monkeypatch):
     (X, t, _), _ = data
     reference = small_model(seed=7)
-    reference.fit(X, t, epochs=1, batches=2, progress=False)  # exactly two steps
+    reference.fit(X, t, epochs=1, batches=2, progress=False, parallel=True)  # exactly two steps
 
     model = small_model(seed=7)
-    # Batches of 32 images are split in two halves of 16 (32 >= cnn_module.PARALLEL_MIN_BATCH):
+    # Batches of 32 images are split in two halves of 16 (32 >= parallel.PARALLEL_MIN_BATCH):
     # interrupt the hidden dense layer's backward pass of one half in the third step.
     hidden_type = type(model.layers[3])
     original = hidden_type._backward
@@ -548,7 +474,7 @@ def test_keyboard_interrupt_keeps_the_weights_of_the_last_complete_step(data, ca
         return original(self, dA)
 
     monkeypatch.setattr(hidden_type, "_backward", interrupted_backward)
-    scores = model.fit(X, t, epochs=5, batches=2, progress=False)
+    scores = model.fit(X, t, epochs=5, batches=2, progress=False, parallel=True)
     monkeypatch.undo()
     assert calls["n"] == 3
     assert_same_weights(weights(model), weights(reference))
@@ -557,15 +483,13 @@ def test_keyboard_interrupt_keeps_the_weights_of_the_last_complete_step(data, ca
 
 
 def test_ctrl_c_while_waiting_for_the_worker_keeps_the_weights_of_the_last_complete_step(
-    data, capsys, monkeypatch
+    data, capsys, monkeypatch, ctrl_c_raises
 ):
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals reach only the main thread; a real SIGINT here would stop pytest")
-    if cnn_module._available_cores() < 2:
+    if parallel.available_cores() < 2:
         pytest.skip("on one core the halves run on this thread: no waiting for a worker")
     (X, t, _), _ = data
     reference = small_model(seed=11)
-    reference.fit(X, t, epochs=1, batches=2, progress=False)  # two steps
+    reference.fit(X, t, epochs=1, batches=2, progress=False, parallel=True)  # two steps
 
     model = small_model(seed=11)
     hidden_type = type(model.layers[3])
@@ -582,7 +506,7 @@ def test_ctrl_c_while_waiting_for_the_worker_keeps_the_weights_of_the_last_compl
         return original(self, dA)
 
     monkeypatch.setattr(hidden_type, "_backward", slow_worker_backward)
-    scores = model.fit(X, t, epochs=5, batches=2, progress=False)
+    scores = model.fit(X, t, epochs=5, batches=2, progress=False, parallel=True)
     monkeypatch.undo()
     assert calls["n"] == 3  # the worker finished its pass (fit waited for it) and no other
     assert_same_weights(weights(model), weights(reference))
@@ -590,16 +514,16 @@ def test_ctrl_c_while_waiting_for_the_worker_keeps_the_weights_of_the_last_compl
     assert "interrupted in epoch 2/5" in capsys.readouterr().out
 
 
-def test_ctrl_c_during_the_update_is_held_back_until_the_step_is_complete(data, capsys):
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals reach only the main thread; a real SIGINT here would stop pytest")
+def test_ctrl_c_during_the_update_is_held_back_until_the_step_is_complete(
+    data, capsys, ctrl_c_raises
+):
     (X, t, _), _ = data
     reference = small_model(seed=8)
     reference.fit(X, t, epochs=1, batches=2, progress=False)  # two steps
 
     model = small_model(seed=8)
-    model._initialise(X.shape[1:])
-    scheduler = model._param_schedulers[2][2]  # first dense weights' scheduler
+    model.build(X.shape[1:])
+    scheduler = model.parameter_schedulers[2][2]  # first dense weights' scheduler
     original = scheduler.update_change
     calls = {"n": 0}
 
@@ -642,129 +566,6 @@ def test_progress_bar_goes_to_stderr_and_can_be_switched_off(data, capsys):
 # ---------------------------------------------------------------------------
 
 
-def test_save_and_load_round_trip_predicts_identically(fitted, data, tmp_path):
-    (X, _, _), (X_val, _, _) = data
-    path = tmp_path / "model.npz"
-    fitted.save(path)
-    loaded = CNN.load(path)
-    assert np.array_equal(loaded.predict_proba(X_val), fitted.predict_proba(X_val))
-    assert np.array_equal(loaded.predict(X), fitted.predict(X))
-    assert loaded.summary() == fitted.summary()
-    assert [type(a) for a in loaded.layers] == [type(b) for b in fitted.layers]
-    assert repr(loaded.scheduler) == repr(fitted.scheduler) and loaded.seed == fitted.seed
-    # the file holds no pickled objects
-    with np.load(path, allow_pickle=False) as archive:
-        assert "architecture" in archive.files
-    # same permissions as any other file we write (a temporary file would have 0600)
-    reference = tmp_path / "reference.npz"
-    np.savez(reference, a=np.ones(1))
-    assert os.stat(path).st_mode == os.stat(reference).st_mode
-
-
-def test_save_and_load_keep_every_layer_option(data, tmp_path):
-    (X, t, _), _ = data
-    model = CNN(CostCrossEntropy, RMS_prop(eta=1e-3, rho=0.9), seed=11)
-    model.add_Convolution2DLayer(1, 3, 2, 3, 2, 1, pad=(1, 0), act_func=sigmoid, optimized=False)
-    model.add_PoolingLayer(2, 1, 1, 1, "average")
-    model.add_Convolution2DLayer(3, 2, 2, 2, pad="valid", act_func=identity)
-    model.add_FlattenLayer()
-    model.add_FullyConnectedLayer(5, LRELU, scheduler=Momentum(eta=1e-2, momentum=0.5))
-    model.add_OutputLayer(2, softmax)
-    model.fit(X, t, epochs=1, progress=False)
-    model.save(tmp_path / "m.npz")
-    loaded = CNN.load(tmp_path / "m.npz")
-    assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    assert model_file.architecture_of(loaded) == model_file.architecture_of(model)
-
-
-def test_load_rejects_missing_truncated_foreign_and_non_npz_files(fitted, tmp_path):
-    good = tmp_path / "good.npz"
-    fitted.save(good)
-    content = good.read_bytes()
-    truncated = tmp_path / "truncated.npz"
-    truncated.write_bytes(content[: len(content) // 2])
-    foreign = tmp_path / "foreign.npz"
-    np.savez(foreign, weights=np.ones(3))
-    text = tmp_path / "notes.txt"
-    text.write_text("hello, this is not a model\n")
-    single = tmp_path / "single.npy"
-    np.save(single, np.ones(3))
-    for path, match in [
-        (tmp_path / "missing.npz", "no such file"),
-        (truncated, "truncated"),
-        (foreign, "not a CNN model"),
-        (text, "not a complete .npz"),
-        (single, "single array"),
-    ]:
-        with pytest.raises(ValueError, match=match) as error:
-            CNN.load(path)
-        assert path.name in str(error.value)
-
-
-def test_load_rejects_weights_that_do_not_match_the_architecture(fitted, tmp_path):
-    path = tmp_path / "good.npz"
-    fitted.save(path)
-    with np.load(path) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    arrays["layer3_weights"] = arrays["layer3_weights"][:-1]
-    np.savez(tmp_path / "bad_shape.npz", **arrays)
-    with pytest.raises(ValueError, match=r"bad_shape.npz.*layer3_weights has shape"):
-        CNN.load(tmp_path / "bad_shape.npz")
-    del arrays["layer3_weights"]
-    np.savez(tmp_path / "missing.npz", **arrays)
-    with pytest.raises(ValueError, match=r"missing.npz.*missing \['layer3_weights'\]"):
-        CNN.load(tmp_path / "missing.npz")
-    arrays["architecture"] = np.array("{not json")
-    np.savez(tmp_path / "bad_json.npz", **arrays)
-    with pytest.raises(ValueError, match=r"bad_json.npz.*not valid JSON"):
-        CNN.load(tmp_path / "bad_json.npz")
-
-
-def test_save_refuses_functions_and_schedulers_that_are_not_course_utils(data, tmp_path):
-    (X, t, _), _ = data
-
-    def my_relu(x):
-        return np.maximum(x, 0)
-
-    model = CNN(seed=0)
-    model.add_Convolution2DLayer(act_func=my_relu)
-    model.add_FlattenLayer()
-    model.add_OutputLayer(2, softmax)
-    model.fit(X, t, epochs=1, progress=False)
-    with pytest.raises(ValueError, match="act_func"):
-        model.save(tmp_path / "m.npz")
-    assert not os.listdir(tmp_path)
-
-    class MyAdam(Adam):
-        pass
-
-    model = small_model(scheduler=MyAdam(eta=1e-3, rho=0.9, rho2=0.999))
-    model.fit(X, t, epochs=1, progress=False)
-    with pytest.raises(ValueError, match="scheduler"):
-        model.save(tmp_path / "m.npz")
-    with pytest.raises(ValueError, match="no weights yet"):
-        small_model().save(tmp_path / "m.npz")
-
-
-def test_an_interrupted_save_leaves_the_previous_file_intact(fitted, data, tmp_path, monkeypatch):
-    (X, _, _), _ = data
-    path = tmp_path / "model.npz"
-    fitted.save(path)
-    before = path.read_bytes()
-
-    def failing_savez(file, **arrays):
-        file.write(b"PK\x03\x04 half a zip file")
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(cnn_module.np, "savez", failing_savez)
-    with pytest.raises(KeyboardInterrupt):
-        fitted.save(path)
-    monkeypatch.undo()
-    assert path.read_bytes() == before
-    assert os.listdir(tmp_path) == ["model.npz"]  # no temporary file left behind
-    assert np.array_equal(CNN.load(path).predict(X), fitted.predict(X))
-
-
 # ---------------------------------------------------------------------------
 # summary and the lecture's architectures
 # ---------------------------------------------------------------------------
@@ -799,17 +600,6 @@ def lecture_model_2() -> CNN:
     model.add_FullyConnectedLayer(101, identity)
     model.add_OutputLayer(10, softmax)
     return model
-
-
-@pytest.mark.parametrize("build", [lecture_model_1, lecture_model_2])
-def test_both_lecture_architectures_fit_one_epoch_on_mnist_shaped_data(build):
-    rng = np.random.default_rng(0)
-    X = rng.random((12, 1, 28, 28))
-    t = np.eye(10)[rng.integers(0, 10, 12)]
-    model = build()
-    scores = model.fit(X, t, epochs=1, batches=3, X_val=X[:4], t_val=t[:4], progress=False)
-    assert all(np.isfinite(v).all() for v in scores.values())
-    assert model.predict(X).shape == (12, 10)
 
 
 def test_summary_counts_parameters_by_hand(capsys):
@@ -873,127 +663,6 @@ def test_parameter_count_matches_keras_count_params(build):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "scheduler, dtype",
-    [
-        (Adam(eta=1e-2, rho=0.9, rho2=0.999), np.float64),
-        (Adam(eta=1e-2, rho=0.9, rho2=0.999), np.float32),
-        (AdagradMomentum(eta=1e-2, momentum=0.5), np.float64),
-        (RMS_prop(eta=1e-2, rho=0.9), np.float64),
-    ],
-    ids=["adam", "adam-float32", "adagrad-momentum", "rms-prop"],
-)
-def test_a_loaded_model_continues_training_exactly_like_the_saved_one(
-    data, tmp_path, scheduler, dtype
-):
-    (X, t, _), (X_val, t_val, _) = data
-    X, t, X_val, t_val = (a.astype(dtype) for a in (X, t, X_val, t_val))
-    model = small_model(seed=9, scheduler=scheduler)
-    model.fit(X, t, epochs=2, batches=3, progress=False)
-    model.save(tmp_path / "m.npz")
-    loaded = CNN.load(tmp_path / "m.npz")
-    # the file holds the scheduler states and the generator state, and no pickle
-    with np.load(tmp_path / "m.npz", allow_pickle=False) as archive:
-        assert "training_state" in archive.files
-    original_scores = model.fit(X, t, epochs=1, batches=3, X_val=X_val, t_val=t_val,
-                                progress=False)
-    loaded_scores = loaded.fit(X, t, epochs=1, batches=3, X_val=X_val, t_val=t_val,
-                               progress=False)
-    for key in cnn_module.SCORE_KEYS:
-        assert np.array_equal(original_scores[key], loaded_scores[key]), key
-    assert_same_weights(weights(loaded), weights(model))
-    for (_, _, mine), (_, _, theirs) in zip(loaded._param_schedulers, model._param_schedulers):
-        assert vars(mine).keys() == vars(theirs).keys()
-        for name, value in vars(theirs).items():
-            if isinstance(value, np.ndarray):
-                assert vars(mine)[name].dtype == value.dtype
-                assert np.array_equal(vars(mine)[name], value), name
-            else:
-                assert vars(mine)[name] == value, name
-
-
-def test_a_model_saved_before_its_schedulers_took_a_step_loads_with_fresh_schedulers(
-    data, tmp_path
-):
-    (X, t, _), _ = data
-    model = small_model(seed=3)
-    model._initialise(X.shape[1:])  # weights exist, no step taken: the moments are None
-    model.save(tmp_path / "m.npz")
-    loaded = CNN.load(tmp_path / "m.npz")
-    assert all(s.moment is None and s.t == 0 for _, _, s in loaded._param_schedulers)
-    a = model.fit(X, t, epochs=1, batches=2, progress=False)
-    b = loaded.fit(X, t, epochs=1, batches=2, progress=False)
-    assert np.array_equal(a["train_error"], b["train_error"])
-
-
-def test_load_reads_version_1_files_with_fresh_schedulers(fitted, data, tmp_path):
-    (X, _, _), _ = data
-    path = tmp_path / "new.npz"
-    fitted.save(path)
-    with np.load(path) as archive:
-        arrays = {n: archive[n] for n in archive.files if n.startswith("layer")}
-        architecture = json.loads(str(archive["architecture"][()]))
-    architecture["version"] = 1  # the first format: architecture and weights only
-    np.savez(tmp_path / "old.npz", architecture=np.array(json.dumps(architecture)), **arrays)
-    loaded = CNN.load(tmp_path / "old.npz")
-    assert np.array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
-    assert all(s.t == 0 for _, _, s in loaded._param_schedulers)
-    architecture["version"] = 99
-    np.savez(tmp_path / "future.npz", architecture=np.array(json.dumps(architecture)), **arrays)
-    with pytest.raises(ValueError, match=r"future.npz.*version 99"):
-        CNN.load(tmp_path / "future.npz")
-
-
-def test_load_rejects_a_training_state_that_does_not_match_the_model(fitted, tmp_path):
-    path = tmp_path / "good.npz"
-    fitted.save(path)
-    with np.load(path) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    moments = [name for name in arrays if name.startswith("state_")]
-    assert moments  # Adam's moments are stored as arrays
-    bad = dict(arrays)
-    bad[moments[0]] = bad[moments[0]][..., :1]
-    np.savez(tmp_path / "bad_state.npz", **bad)
-    with pytest.raises(ValueError, match=rf"bad_state.npz.*{moments[0]}"):
-        CNN.load(tmp_path / "bad_state.npz")
-    bad = dict(arrays)
-    bad["training_state"] = np.array("[1, 2")
-    np.savez(tmp_path / "bad_json.npz", **bad)
-    with pytest.raises(ValueError, match=r"bad_json.npz.*training state"):
-        CNN.load(tmp_path / "bad_json.npz")
-    bad = dict(arrays)
-    del bad[moments[0]]
-    np.savez(tmp_path / "missing_state.npz", **bad)
-    with pytest.raises(ValueError, match=rf"missing_state.npz.*{moments[0]} is missing"):
-        CNN.load(tmp_path / "missing_state.npz")
-    state = json.loads(str(arrays["training_state"][()]))
-    for change, match in [
-        (lambda s: s["schedulers"]["layer0_kernel"].update(t=1.5), r"layer0_kernel.t=1.5"),
-        (lambda s: s["schedulers"]["layer0_kernel"].pop("t"), "scheduler keeps"),
-        (lambda s: s["rng"].update(bit_generator="Nonsense"), "random generator state"),
-    ]:
-        bad_state = copy.deepcopy(state)
-        change(bad_state)
-        np.savez(tmp_path / "bad.npz", **{**arrays, "training_state": np.array(json.dumps(bad_state))})
-        with pytest.raises(ValueError, match=rf"bad.npz.*{match}"):
-            CNN.load(tmp_path / "bad.npz")
-    del arrays["training_state"]
-    np.savez(tmp_path / "no_state.npz", **arrays)
-    with pytest.raises(ValueError, match=r"no_state.npz.*training state .*missing"):
-        CNN.load(tmp_path / "no_state.npz")
-
-
-def test_save_into_a_missing_folder_or_onto_a_folder_says_what_to_do(fitted, tmp_path):
-    missing = tmp_path / "no_such_folder" / "m.npz"
-    with pytest.raises(ValueError, match=r"no_such_folder.*does not exist.*os.makedirs") as error:
-        fitted.save(missing)
-    assert ".tmp" not in str(error.value)
-    with pytest.raises(ValueError, match=r"is a folder.*file name") as error:
-        fitted.save(tmp_path)
-    assert str(tmp_path) in str(error.value) and ".tmp" not in str(error.value)
-    assert os.listdir(tmp_path) == []
-
-
 def test_channels_last_data_is_detected_without_a_conv_layer():
     rng = np.random.default_rng(0)
     t = np.eye(2)[rng.integers(0, 2, 16)]
@@ -1050,41 +719,16 @@ def test_divergence_in_the_update_leaves_every_scheduler_state_unchanged(data, c
     model.add_OutputLayer(2, softmax, scheduler=_InfOnDemand(eta=1e-2, rho=0.9, rho2=0.999))
     model.fit(X, t, epochs=1, batches=2, progress=False)
     before_weights = weights(model)
-    before = copy.deepcopy([vars(s) for _, _, s in model._param_schedulers])
-    model._param_schedulers[-1][2].explode = True  # the last array updated: the output bias
+    before = copy.deepcopy([vars(s) for _, _, s in model.parameter_schedulers])
+    model.parameter_schedulers[-1][2].explode = True  # the last array updated: the output bias
     scores = model.fit(X, t, epochs=2, progress=False)
     assert "diverged" in capsys.readouterr().out and np.all(np.isnan(scores["train_error"]))
     assert_same_weights(weights(model), before_weights)
-    after = [vars(s) for _, _, s in model._param_schedulers]
+    after = [vars(s) for _, _, s in model.parameter_schedulers]
     for old, new in zip(before, after):
         assert old["t"] == new["t"]
         assert np.array_equal(old["moment"], new["moment"])
         assert np.array_equal(old["second"], new["second"])
     # and training continues normally once the scheduler behaves again
-    model._param_schedulers[-1][2].explode = False
+    model.parameter_schedulers[-1][2].explode = False
     assert np.all(np.isfinite(model.fit(X, t, epochs=1, progress=False)["train_error"]))
-
-
-def test_split_and_whole_batches_train_the_same_model():
-    # Sigmoid layers and a regression output are differentiated by autograd, on both threads
-    # at once when batches are split; 80 steps later the weights must agree to rounding.
-    rng = np.random.default_rng(0)
-    X, t = rng.normal(size=(256, 1, 8, 8)), rng.normal(size=(256, 3))
-
-    def regression_model():
-        model = CNN(CostOLS, Adam(eta=1e-2, rho=0.9, rho2=0.999), seed=1)
-        model.add_Convolution2DLayer(1, 4, 3, 3, act_func=sigmoid)
-        model.add_PoolingLayer(2, 2, 2, 2, "average")
-        model.add_FlattenLayer()
-        model.add_FullyConnectedLayer(16, sigmoid)
-        model.add_OutputLayer(3, identity)
-        return model
-
-    split = regression_model()
-    split_scores = split.fit(X, t, epochs=20, batches=4, progress=False)  # halves of 32
-    whole = regression_model()
-    whole_scores = whole.fit(X, t, epochs=20, batches=4, parallel=False, progress=False)
-    np.testing.assert_allclose(split_scores["train_error"], whole_scores["train_error"], rtol=1e-9)
-    for a, b in zip(weights(split), weights(whole)):
-        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
-    assert whole_scores["train_error"][-1] < whole_scores["train_error"][0]

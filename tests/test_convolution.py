@@ -31,11 +31,6 @@ from course_utils.layers import Convolution2DLayer
 FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None)
 
 
-def test_hypothesis_examples_are_the_same_on_every_run():
-    # no random seed and no example database: a failure seen once is seen every time
-    assert FAST.derandomize and FAST.database is None
-
-
 def _tf_same_padding(i: int, k: int, s: int) -> tuple[int, int]:
     """TensorFlow's rule, as written in tensorflow/python/ops/nn_ops.py (conv "SAME")."""
     if i % s == 0:
@@ -141,8 +136,8 @@ def test_pad_input_valid_int_and_pair(pad, expected):
 @pytest.mark.parametrize(
     "pad, pattern",
     [
-        ("SAME", r"pad must be one of \('same', 'valid'\).*got 'SAME'; did you mean 'same'\?"),
-        ("Valid", r"pad must be one of \('same', 'valid'\).*got 'Valid'; did you mean 'valid'\?"),
+        ("SAME", r'pad must be "same", "valid".*got \'SAME\'. Did you mean "same"\?'),
+        ("Valid", r'pad must be "same", "valid".*got \'Valid\'. Did you mean "valid"\?'),
     ],
 )
 def test_pad_input_names_are_lower_case_like_the_conv_layer(pad, pattern):
@@ -161,11 +156,11 @@ def test_pad_input_keeps_float32():
 @pytest.mark.parametrize(
     "kwargs, pattern",
     [
-        ({"pad": "full"}, r"pad must be one of \('same', 'valid'\).*'full'"),
+        ({"pad": "full"}, r'pad must be "same", "valid".*\'full\''),
         ({"pad": -1}, r"pad must be .*-1"),
         ({"pad": 1.5}, r"pad must be .*1.5"),
         ({"pad": (1, 2, 3)}, r"pad .*pair"),
-        ({"pad": (1, -2)}, r"pad\[1\] must be"),
+        ({"pad": (1, -2)}, r"pad must be .*pair .*\(1, -2\)"),
         ({"pad": "valid", "kernel_height": 7}, r"kernel 7x3 is larger than the padded input 5x5"),
         ({"pad": (1, 0), "kernel_width": 6}, r"kernel 3x6 is larger than the padded input 7x5"),
         ({"kernel_width": 0}, r"kernel_width must be a positive integer, got 0"),

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import LECTURE_IMAGE, LECTURE_RESULT, numerical_gradient
+from _helpers import LECTURE_IMAGE, LECTURE_RESULT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
 from course_utils.activations import LRELU, RELU, identity, sigmoid, softmax
 from course_utils.costs import CostCrossEntropy, CostLogReg, CostOLS
+from course_utils.fast_layers import Pooling2DLayerOPT
+from course_utils.gradcheck import gradient_errors, numerical_gradient, relative_error
 from course_utils.layers import (
     Convolution2DLayer,
     Convolution2DLayerOPT,
@@ -22,6 +24,7 @@ from course_utils.layers import (
 )
 
 CONV_CLASSES = [Convolution2DLayer, Convolution2DLayerOPT]
+POOL_CLASSES = [Pooling2DLayer, Pooling2DLayerOPT]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -32,29 +35,8 @@ def one_blas_thread():
 
 
 # ---------------------------------------------------------------------------
-# Finite-difference machinery (float64; numerical_gradient is in _helpers.py)
+# Finite differences: course_utils.gradcheck (gradient_errors, numerical_gradient)
 # ---------------------------------------------------------------------------
-
-
-def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    scale = max(np.linalg.norm(analytic) + np.linalg.norm(numeric), 1e-12)
-    return float(np.linalg.norm(analytic - numeric) / scale)
-
-
-def check_layer_gradients(layer, X: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """Loss = sum(forward(X) * R); compare backward(R) and grads with finite differences."""
-    R = np.random.default_rng(seed).normal(size=layer.forward(X).shape)
-
-    def loss():
-        return float(np.sum(layer.forward(X) * R))
-
-    layer.forward(X)
-    dX = layer.backward(R)
-    analytic = {"X": dX, **{key: value.copy() for key, value in layer.grads.items()}}
-    errors = {"X": relative_error(analytic["X"], numerical_gradient(loss, X))}
-    for key, value in layer.params.items():
-        errors[key] = relative_error(analytic[key], numerical_gradient(loss, value))
-    return errors
 
 
 def images_away_from_kinks(layer, shape, seed):
@@ -102,7 +84,7 @@ def test_opt_conv_backward_matches_finite_differences(config):
     layer = Convolution2DLayerOPT(2, 3, kh, kw, vs, hs, pad=pad, act_func=act, seed=1)
     layer.params["bias"] = np.random.default_rng(2).normal(size=3)
     X = images_away_from_kinks(layer, (2, 2, 8, 7), seed=3)
-    errors = check_layer_gradients(layer, X)
+    errors = gradient_errors(layer, X)
     assert max(errors.values()) < 1e-6, errors
 
 
@@ -114,7 +96,7 @@ def test_readable_conv_backward_matches_finite_differences(config):
     layer = Convolution2DLayer(2, 2, kh, kw, vs, hs, pad=pad, act_func=act, seed=4)
     layer.params["bias"] = np.random.default_rng(5).normal(size=2)
     X = images_away_from_kinks(layer, (2, 2, 8, 7), seed=6)
-    errors = check_layer_gradients(layer, X)
+    errors = gradient_errors(layer, X)
     assert max(errors.values()) < 1e-6, errors
 
 
@@ -228,32 +210,36 @@ def test_conv_kernel_gradient_sums_over_every_image(conv_class):
     np.testing.assert_allclose(total, per_image, rtol=1e-12)
 
 
-def test_average_pooling_backward_adds_overlapping_windows():
-    layer = Pooling2DLayer(2, 2, 1, 1, pooling="average")
+@pytest.mark.parametrize("pool_class", POOL_CLASSES)
+def test_average_pooling_backward_adds_overlapping_windows(pool_class):
+    layer = pool_class(2, 2, 1, 1, pooling="average")
     layer.forward(np.arange(9.0).reshape(1, 1, 3, 3))
     dX = layer.backward(np.ones((1, 1, 2, 2)))
     # the centre pixel belongs to all four windows, the corners to one
     np.testing.assert_allclose(dX[0, 0], np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 4)
 
 
-def test_max_pooling_backward_adds_when_one_pixel_is_the_max_of_several_windows():
+@pytest.mark.parametrize("pool_class", POOL_CLASSES)
+def test_max_pooling_backward_adds_when_one_pixel_is_the_max_of_several_windows(pool_class):
     X = np.array([[1.0, 2.0, 1.0], [2.0, 9.0, 2.0], [1.0, 2.0, 1.0]])[None, None]
-    layer = Pooling2DLayer(2, 2, 1, 1, pooling="max")
+    layer = pool_class(2, 2, 1, 1, pooling="max")
     np.testing.assert_array_equal(layer.forward(X)[0, 0], np.full((2, 2), 9.0))
     dX = layer.backward(np.array([[1.0, 2.0], [3.0, 4.0]])[None, None])
     np.testing.assert_array_equal(dX[0, 0], [[0, 0, 0], [0, 10, 0], [0, 0, 0]])
 
 
-def test_max_pooling_gives_a_tied_window_gradient_to_its_first_maximum():
+@pytest.mark.parametrize("pool_class", POOL_CLASSES)
+def test_max_pooling_gives_a_tied_window_gradient_to_its_first_maximum(pool_class):
     X = np.array([[5.0, 5.0], [5.0, 1.0]])[None, None]
-    layer = Pooling2DLayer(2, 2, pooling="max")
+    layer = pool_class(2, 2, pooling="max")
     layer.forward(X)
     np.testing.assert_array_equal(layer.backward(np.ones((1, 1, 1, 1)))[0, 0], [[1, 0], [0, 0]])
 
 
-def test_pooling_walks_every_window_with_strides():
+@pytest.mark.parametrize("pool_class", POOL_CLASSES)
+def test_pooling_walks_every_window_with_strides(pool_class):
     X = np.arange(2 * 3 * 7 * 8, dtype=float).reshape(2, 3, 7, 8)
-    layer = Pooling2DLayer(3, 2, 2, 3, pooling="max")
+    layer = pool_class(3, 2, 2, 3, pooling="max")
     A = layer.forward(X)
     assert A.shape == (2, 3, 3, 3)  # floor((7-3)/2)+1, floor((8-2)/3)+1
     expected = np.array(
@@ -261,6 +247,25 @@ def test_pooling_walks_every_window_with_strides():
            for i in range(3)] for c in range(3)] for n in range(2)]
     )
     np.testing.assert_array_equal(A, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    strides=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    pooling=st.sampled_from(["max", "average"]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_readable_and_vectorised_pooling_agree(kernel, strides, pooling, dtype, seed):
+    rng = np.random.default_rng(seed)
+    # small integers: ties inside windows happen, and both must pick the first maximum
+    X = rng.integers(0, 4, size=(2, 3, 7, 6)).astype(dtype)
+    readable, fast = Pooling2DLayer(*kernel, *strides, pooling), Pooling2DLayerOPT(*kernel, *strides, pooling)
+    A = readable.forward(X)
+    np.testing.assert_allclose(fast.forward(X), A, rtol=1e-6)
+    dA = rng.normal(size=A.shape).astype(dtype)
+    np.testing.assert_allclose(fast.backward(dA), readable.backward(dA), rtol=1e-5, atol=1e-6)
 
 
 def test_flatten_passes_the_gradient_back_unchanged():
@@ -291,10 +296,11 @@ def test_dense_layer_has_a_bias_vector_and_weights_n_in_by_nodes():
      ((3, 1), (3, 1))],
 )
 @pytest.mark.parametrize("pooling", ["max", "average"])
-def test_pooling_backward_matches_finite_differences(pooling, kernel, strides):
-    layer = Pooling2DLayer(*kernel, *strides, pooling=pooling)
+@pytest.mark.parametrize("pool_class", POOL_CLASSES)
+def test_pooling_backward_matches_finite_differences(pool_class, pooling, kernel, strides):
+    layer = pool_class(*kernel, *strides, pooling=pooling)
     X = np.random.default_rng(8).normal(size=(2, 2, 6, 7))  # distinct values: no ties
-    errors = check_layer_gradients(layer, X)
+    errors = gradient_errors(layer, X)
     assert errors["X"] < 1e-6, errors
 
 
@@ -307,7 +313,7 @@ def test_dense_backward_matches_finite_differences(act):
         X = images_away_from_kinks(layer, (5, 6), seed=11)
     else:
         X = np.random.default_rng(11).normal(size=(5, 6))
-    errors = check_layer_gradients(layer, X)
+    errors = gradient_errors(layer, X)
     assert max(errors.values()) < 1e-6, errors
 
 
@@ -396,6 +402,8 @@ def test_conv_without_independent_weights_waits_for_initialise():
         (lambda: Convolution2DLayerOPT(2, 3, 3, 2, 2, 1, act_func=sigmoid, seed=0), (2, 2, 6, 5)),
         (lambda: Pooling2DLayer(2, 2, 1, 1, "max"), (2, 2, 6, 5)),
         (lambda: Pooling2DLayer(2, 2, 1, 1, "average"), (2, 2, 6, 5)),
+        (lambda: Pooling2DLayerOPT(2, 2, 1, 1, "max"), (2, 2, 6, 5)),
+        (lambda: Pooling2DLayerOPT(3, 3, 2, 2, "average"), (2, 2, 6, 5)),
         (lambda: FlattenLayer(), (2, 2, 6, 5)),
         (lambda: FullyConnectedLayer(3, LRELU, seed=0), (2, 7)),
     ],

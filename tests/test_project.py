@@ -19,17 +19,23 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # the package"): the maths at the bottom knows nothing above it.
 ALLOWED_IMPORTS = {
     "_validation": set(),
+    "gradcheck": set(),  # knows layers only by their interface (forward, backward, grads)
+    "parallel": set(),  # runs the functions it is given on the layers it is given
     "activations": {"_validation"},
     "costs": {"_validation"},
     "schedulers": {"_validation"},
     "convolution": {"_validation"},
     "data": {"_validation"},
     "layers": {"_validation", "convolution", "activations"},
+    "fast_layers": {"_validation", "convolution", "activations", "layers"},
     "model_file": {"activations", "costs", "schedulers", "layers"},  # CNN's file format
     "cnn": {"_validation", "convolution", "activations", "costs", "schedulers", "layers",
-            "model_file"},
+            "fast_layers", "parallel", "model_file"},
     "receptive_field": {"_validation", "layers"},  # reads layer geometry, above cnn's layers
 }
+# Imports a module may make lazily, inside its module-level __getattr__, to keep an old
+# import path working without importing upwards at load time (PEP 562).
+LAZY_REEXPORTS = {"layers": {"fast_layers"}}
 
 
 def _pins(lines: list[str]) -> dict[str, str]:
@@ -56,10 +62,17 @@ def test_every_requirement_is_pinned_exactly():
             assert "==" in line, f"requirements.txt: {line!r} is not pinned with =="
 
 
-def _package_imports(module: Path) -> set[str]:
-    """Names of course_utils modules imported by `module` (relative or absolute imports)."""
+def _package_imports(module: Path, lazy: bool = False) -> set[str]:
+    """Names of course_utils modules imported by `module` (relative or absolute imports);
+    lazy=True: only those imported inside its module-level __getattr__, else all others."""
+    tree = ast.parse(module.read_text())
+    getattrs = [node for node in tree.body
+                if isinstance(node, ast.FunctionDef) and node.name == "__getattr__"]
+    inside = {id(node) for function in getattrs for node in ast.walk(function)}
     found = set()
-    for node in ast.walk(ast.parse(module.read_text())):
+    for node in ast.walk(tree):
+        if (id(node) in inside) != lazy:
+            continue
         if isinstance(node, ast.ImportFrom):
             if node.level == 1 and node.module:
                 found.add(node.module.split(".")[0])
@@ -81,6 +94,23 @@ def test_lower_modules_import_nothing_above_them(name):
         pytest.skip(f"{path.name} not written")
     imported = _package_imports(path)
     assert imported <= ALLOWED_IMPORTS[name], f"{name} imports {imported - ALLOWED_IMPORTS[name]}"
+    lazy, allowed = _package_imports(path, lazy=True), LAZY_REEXPORTS.get(name, set())
+    assert lazy <= allowed, f"{name} imports {lazy - allowed} in __getattr__"
+
+
+def test_every_package_module_has_its_place_in_the_dependency_order():
+    # the plotting, Keras, homework and grading helpers sit on top and may import anything
+    on_top = {"__init__", "__main__", "plotting", "keras_models", "checks", "grade"}
+    modules = {path.stem for path in PACKAGE.glob("*.py")} - on_top
+    assert modules <= set(ALLOWED_IMPORTS), f"add {modules - set(ALLOWED_IMPORTS)} to the order"
+
+
+def test_the_vectorised_layers_are_still_importable_from_layers():
+    code = ("from course_utils.layers import Convolution2DLayerOPT; "
+            "from course_utils.fast_layers import Convolution2DLayerOPT as fast; "
+            "print(Convolution2DLayerOPT is fast)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
 
 
 def test_importing_the_package_does_not_import_tensorflow():
@@ -110,9 +140,9 @@ def test_notebook_downloads_nothing_and_reads_data_through_the_package(path):
     assert not re.search(r"['\"](\.\./)?data/", sources), f"{path.name} uses a relative data path"
 
 
-def test_notebooks_are_numbered_in_order():
+def test_notebooks_are_numbered_one_to_n_without_gaps_or_repeats():
     numbers = [int(p.name[:2]) for p in NOTEBOOKS]
-    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    assert numbers == list(range(1, len(NOTEBOOKS) + 1)), [p.name for p in NOTEBOOKS]
 
 
 def test_the_readme_example_runs_and_learns(capsys):
