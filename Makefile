@@ -67,7 +67,6 @@ ASSIGNMENTS ?= $(basename $(notdir $(wildcard notebooks/[0-9][0-9]_*.ipynb)))
 # is $(COURSE_DIR).
 NBGRADER = PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader
 NBGRADER_COURSE = --CourseDirectory.root="$(abspath $(COURSE_DIR))"
-NBGRADER_SUBMITTED = --CourseDirectory.submitted_directory="$(abspath $(SUBMITTED))"
 
 .PHONY: homework autograde feedback html grade
 
@@ -86,23 +85,28 @@ homework: install
 	done
 	@echo "student copies in $(STUDENT_DIR)/, nbgrader's release in $(COURSE_DIR)/release/"
 
-# Autograde the hand-ins in $(SUBMITTED) (nbgrader's layout:
-# $(SUBMITTED)/<student>/NN_name/NN_name.ipynb, as `nbgrader collect` or `zip_collect`
-# leave it), every assignment found there (or ASSIGNMENTS=01_convolution ...). Check cells
-# are restored from the release, each notebook runs in a fresh kernel; scores go to the
-# gradebook, executed copies to $(COURSE_DIR)/autograded/. Needs `make homework` first.
-#   make autograde SUBMITTED=path/to/submitted
+# Autograde the hand-ins in $(SUBMITTED), laid out as nbgrader's submitted/ folder
+# (<student>/NN_name/NN_name.ipynb, as `nbgrader collect` or `zip_collect` leave it;
+# another folder is first copied into $(COURSE_DIR)/submitted/), every assignment found
+# there (or ASSIGNMENTS="01_convolution ..."). nbgrader restores the locked check cells
+# from the release, runs each notebook in a fresh kernel, stores the scores in the
+# gradebook and the executed copies in $(COURSE_DIR)/autograded/; the scores are then
+# exported to $(COURSE_DIR)/grades.csv. Needs `make homework` first.
+#   make autograde SUBMITTED=path/to/folder
 autograde: install
 	@test -d "$(SUBMITTED)" || { echo "usage: make autograde SUBMITTED=folder/<student>/<assignment>/<notebook>.ipynb"; exit 2; }
-	set -e; for a in $(or $(filter $(ASSIGNMENTS),$(notdir $(wildcard $(SUBMITTED)/*/*))),$(error no $(SUBMITTED)/<student>/<assignment>/ folder for any of: $(ASSIGNMENTS))); do \
-	  $(NBGRADER) autograde $$a $(NBGRADER_COURSE) $(NBGRADER_SUBMITTED) $(NBGRADER_FLAGS); \
+	@test -f "$(COURSE_DIR)/gradebook.db" || { echo "no course in $(COURSE_DIR): run make homework first"; exit 2; }
+	if [ "$(abspath $(SUBMITTED))" != "$(abspath $(COURSE_DIR)/submitted)" ]; then \
+	  mkdir -p "$(COURSE_DIR)/submitted" && cp -R "$(SUBMITTED)/." "$(COURSE_DIR)/submitted/"; fi
+	set -e; for a in $(or $(sort $(filter $(ASSIGNMENTS),$(notdir $(wildcard $(SUBMITTED)/*/*)))),$(error no $(SUBMITTED)/<student>/<assignment>/ folder for any of: $(ASSIGNMENTS))); do \
+	  $(NBGRADER) autograde $$a $(NBGRADER_COURSE) $(NBGRADER_FLAGS); \
 	done
 	$(NBGRADER) export --log-level=WARN $(NBGRADER_COURSE) --to="$(abspath $(COURSE_DIR))/grades.csv"
 	@echo "scores: $(COURSE_DIR)/grades.csv"
 
 # HTML feedback for every autograded hand-in: $(COURSE_DIR)/feedback/<student>/NN_name/NN_name.html
 feedback: install
-	set -e; for a in $(filter $(ASSIGNMENTS),$(notdir $(wildcard $(COURSE_DIR)/autograded/*/*))); do \
+	set -e; for a in $(sort $(filter $(ASSIGNMENTS),$(notdir $(wildcard $(COURSE_DIR)/autograded/*/*)))); do \
 	  $(NBGRADER) generate_feedback $$a --force $(NBGRADER_COURSE) $(NBGRADER_FLAGS); \
 	done
 	@echo "feedback in $(COURSE_DIR)/feedback/"

@@ -6,23 +6,15 @@ Headless Debian Chromium driven by Selenium; skipped when Chromium is not instal
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
-from _chromium import chromium, require_chromium
+from _chromium import chromium, jupyter_lab, require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
-JUPYTER = Path(sys.executable).parent / "jupyter"  # the Makefile's environment (.venv)
-
-SERVER_START_TIMEOUT = 90  # s; JupyterLab takes 10-20 s on a 2-core machine
 UI_TIMEOUT = 60  # s for the lab to load, a kernel to start, an output to appear
 
 
@@ -44,12 +36,6 @@ def _student_notebook() -> nbformat.NotebookNode:
     return nb
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def lab(tmp_path):
     """Start JupyterLab on a free loopback port serving a temp folder; always shut it down."""
@@ -57,47 +43,8 @@ def lab(tmp_path):
     root = tmp_path / "lab"
     root.mkdir()
     nbformat.write(_student_notebook(), root / "homework.ipynb")
-    token, port = secrets.token_hex(16), _free_port()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    command = [
-        str(JUPYTER), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-        "--ServerApp.port_retries=0", f"--ServerApp.token={token}",
-        f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
-        f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI runs as root
-        command.append("--allow-root")
-    log = (tmp_path / "lab.log").open("w")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {server.returncode}:\n"
-                            + (tmp_path / "lab.log").read_text())
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n"
-                            + (tmp_path / "lab.log").read_text())
-            time.sleep(0.5)
-        yield {"url": url, "token": token, "root": root, "log": tmp_path / "lab.log"}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
+    with jupyter_lab(root, tmp_path) as server:
+        yield server
 
 
 def _wait(driver, condition, what: str, timeout: float = UI_TIMEOUT):

@@ -1,0 +1,31 @@
+"""Fixtures shared by several test files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def homework_course(tmp_path_factory) -> dict[str, Path]:
+    """`make homework` once for the session into a throw-away nbgrader course.
+
+    Returns {"course": the course directory (gradebook, source/, release/),
+    "student": the folder of student copies NN_name.ipynb}.
+    """
+    if not list((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        pytest.skip("no notebooks/NN_*.ipynb yet")
+    base = tmp_path_factory.mktemp("homework")
+    course, student = base / "course", base / "student"
+    env = {**os.environ, "MAKEFLAGS": ""}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "homework", f"COURSE_DIR={course}",
+         f"STUDENT_DIR={student}"],
+        cwd=ROOT, check=False, capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 0, f"make homework failed:\n{result.stdout}\n{result.stderr}"
+    return {"course": course, "student": student}
