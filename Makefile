@@ -65,7 +65,7 @@ lint: install
 	$(BIN)/ruff check course_utils tests benchmarks tools
 
 clean:
-	rm -rf $(VENV) student build .pytest_cache
+	rm -rf $(VENV) student build .pytest_cache  # course/ (the gradebook) is kept
 
 # --- homework, course site, slides, grading -----------------------------------------
 STUDENT_DIR ?= student
@@ -73,24 +73,59 @@ HTML_DIR    ?= build/html
 SLIDES_DIR  ?= build/slides
 BOOK_WORK   ?= build/book
 
-# nbgrader's own preprocessors: the code between ### BEGIN SOLUTION / ### END SOLUTION
-# becomes "# YOUR CODE HERE / raise NotImplementedError()", outputs and execution
-# timings are cleared (kernelspec and cell tags kept). enforce_metadata=False: our
-# notebooks carry no nbgrader cell metadata, the markers alone decide.
-HOMEWORK_PREPROCESSORS := ["nbgrader.preprocessors.ClearSolutions","nbgrader.preprocessors.ClearOutput","nbconvert.preprocessors.ClearMetadataPreprocessor"]
+COURSE_DIR  ?= course
+SUBMITTED   ?= $(COURSE_DIR)/submitted
+# One nbgrader assignment per exercise notebook, named after it (nbgrader_config.py).
+ASSIGNMENTS ?= $(basename $(notdir $(wildcard notebooks/[0-9][0-9]_*.ipynb)))
 
-.PHONY: homework html slides grade
+# nbgrader from this environment, its bin/ on PATH (nbgrader runs alembic), configured by
+# nbgrader_config.py; the course directory (gradebook, release/, autograded/, feedback/)
+# is $(COURSE_DIR).
+NBGRADER = PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader
+NBGRADER_COURSE = --CourseDirectory.root="$(abspath $(COURSE_DIR))"
 
-# Student copies of every notebook in $(STUDENT_DIR)/ (not committed).
+.PHONY: homework autograde feedback html slides grade
+
+# Student copies: every notebook becomes assignment NN_name in $(COURSE_DIR)/source/,
+# `nbgrader generate_assignment` writes $(COURSE_DIR)/release/NN_name/NN_name.ipynb
+# (answers replaced by "# YOUR CODE HERE / raise NotImplementedError()", outputs
+# cleared, nbgrader metadata and checksums kept), copied to $(STUDENT_DIR)/NN_name.ipynb.
 homework: install
 	rm -rf $(STUDENT_DIR)
-	$(VENV)/bin/jupyter nbconvert --to notebook --log-level=WARN \
-	  --ClearSolutions.enforce_metadata=False \
-	  --ClearMetadataPreprocessor.clear_notebook_metadata=False \
-	  --ClearMetadataPreprocessor.preserve_cell_metadata_mask='["tags"]' \
-	  --Exporter.preprocessors='$(HOMEWORK_PREPROCESSORS)' \
-	  --output-dir $(STUDENT_DIR) notebooks/*.ipynb
-	@echo "student copies in $(STUDENT_DIR)/"
+	mkdir -p $(STUDENT_DIR)
+	set -e; for a in $(ASSIGNMENTS); do \
+	  mkdir -p "$(COURSE_DIR)/source/$$a"; \
+	  cp notebooks/$$a.ipynb "$(COURSE_DIR)/source/$$a/"; \
+	  $(NBGRADER) generate_assignment $$a --force --log-level=WARN $(NBGRADER_COURSE); \
+	  cp "$(COURSE_DIR)/release/$$a/$$a.ipynb" $(STUDENT_DIR)/; \
+	done
+	@echo "student copies in $(STUDENT_DIR)/, nbgrader's release in $(COURSE_DIR)/release/"
+
+# Autograde the hand-ins in $(SUBMITTED), laid out as nbgrader's submitted/ folder
+# (<student>/NN_name/NN_name.ipynb, as `nbgrader collect` or `zip_collect` leave it;
+# another folder is first copied into $(COURSE_DIR)/submitted/), every assignment found
+# there (or ASSIGNMENTS="01_convolution ..."). nbgrader restores the locked check cells
+# from the release, runs each notebook in a fresh kernel, stores the scores in the
+# gradebook and the executed copies in $(COURSE_DIR)/autograded/; the scores are then
+# exported to $(COURSE_DIR)/grades.csv. Needs `make homework` first.
+#   make autograde SUBMITTED=path/to/folder
+autograde: install
+	@test -d "$(SUBMITTED)" || { echo "usage: make autograde SUBMITTED=folder/<student>/<assignment>/<notebook>.ipynb"; exit 2; }
+	@test -f "$(COURSE_DIR)/gradebook.db" || { echo "no course in $(COURSE_DIR): run make homework first"; exit 2; }
+	if [ "$(abspath $(SUBMITTED))" != "$(abspath $(COURSE_DIR)/submitted)" ]; then \
+	  mkdir -p "$(COURSE_DIR)/submitted" && cp -R "$(SUBMITTED)/." "$(COURSE_DIR)/submitted/"; fi
+	set -e; for a in $(or $(sort $(filter $(ASSIGNMENTS),$(notdir $(wildcard $(SUBMITTED)/*/*)))),$(error no $(SUBMITTED)/<student>/<assignment>/ folder for any of: $(ASSIGNMENTS))); do \
+	  $(NBGRADER) autograde $$a $(NBGRADER_COURSE) $(NBGRADER_FLAGS); \
+	done
+	$(NBGRADER) export --log-level=WARN $(NBGRADER_COURSE) --to="$(abspath $(COURSE_DIR))/grades.csv"
+	@echo "scores: $(COURSE_DIR)/grades.csv"
+
+# HTML feedback for every autograded hand-in: $(COURSE_DIR)/feedback/<student>/NN_name/NN_name.html
+feedback: install
+	set -e; for a in $(sort $(filter $(ASSIGNMENTS),$(notdir $(wildcard $(COURSE_DIR)/autograded/*/*)))); do \
+	  $(NBGRADER) generate_feedback $$a --force $(NBGRADER_COURSE) $(NBGRADER_FLAGS); \
+	done
+	@echo "feedback in $(COURSE_DIR)/feedback/"
 
 # The course site: a Jupyter Book of the notebooks' STORED outputs (execute_notebooks: off),
 # configured in book/, built from the top folder so the notebooks stay in notebooks/.

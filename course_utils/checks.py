@@ -8,7 +8,15 @@ and prints ONE verdict line:
     ✘ my_convolve2d: failed on case 3 of 12   (then the inputs, the expected and the got)
     … my_convolve2d: not answered yet (the function still raises NotImplementedError)
 
-and returns True or False. Small cases come first, so the first failing case is one
+and returns True or False. A notebook's check cell ends with ``points(...)`` of that
+result, 1.0 or 0.0: nbgrader scores a test cell by the number it ends with (partial
+credit), so a wrong or unanswered exercise earns nothing while "Run All" runs on::
+
+    from course_utils.checks import check_convolve2d, points
+
+    points(check_convolve2d(my_convolve2d))
+
+Small cases come first, so the first failing case is one
 a student can check by hand. Random cases use ``np.random.default_rng(0)``, so a
 verdict is the same every time (the stored notebooks are compared by nbval).
 
@@ -32,6 +40,17 @@ PASS, FAIL, TODO = "✔", "✘", "…"
 
 # A compare function returns None when `got` is right, else a short reason.
 Compare = Callable[[Any, Any], "str | None"]
+
+
+def points(passed: bool, out_of: float = 1.0) -> float:
+    """The points a check's result earns: `out_of` when it passed (exactly True), else 0.0.
+
+    The last line of a check cell; nbgrader reads this number as the test cell's score
+    (its "partial credit"), so `out_of` must not exceed the cell's ``points`` metadata.
+    """
+    if not isinstance(out_of, (int, float)) or isinstance(out_of, bool) or not out_of > 0:
+        raise ValueError(f"out_of must be a positive number, got {out_of!r}")
+    return float(out_of) if passed is True else 0.0
 
 
 # ----------------------------------------------------------------------------- display

@@ -2,11 +2,20 @@
 
     python -m course_utils.grade path/to/handed_in.ipynb [more.ipynb ...]
 
-The notebook is executed top to bottom with nbclient in a temporary directory (the
-handed-in file is never modified), by a kernel of this Python environment, with errors
-allowed so one broken exercise does not hide the others. Every cell that calls a
-``check_...`` function counts as one exercise: 1 point when its verdict is "✔ ...
-passed", 0 otherwise (failed, not answered, or no verdict because the cell raised).
+Before running, every locked cell (the check cells, nbgrader metadata ``locked``) is
+taken from the course's own notebook in ``notebooks/`` (the one whose locked cells the
+hand-in shares, matched by cell id, else by nbgrader ``grade_id``), as ``nbgrader
+autograde`` restores them from its source: a student who edits or redefines a check
+earns nothing for it, and the report lists the locked cells the student changed. Only
+those check cells count, one point each.
+
+The notebook is then executed top to bottom with nbclient in a temporary directory
+(the handed-in file is never modified), by a kernel of this Python environment, with
+errors allowed so one broken exercise does not hide the others. A check cell earns its
+point when it ends with the value 1.0 (``points(check_...(...))``) and its verdict is
+"✔ ... passed"; 0 otherwise (failed, not answered, or no verdict because the cell
+raised). A notebook that is not made from a course notebook is graded as handed in:
+every cell calling a ``check_...`` function counts, and the report says so.
 The exit code is 0 whenever the notebook could be read and run; 2 when a file is missing
 or not a notebook.
 """
@@ -14,6 +23,7 @@ or not a notebook.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import re
 import sys
@@ -29,6 +39,9 @@ from course_utils.checks import FAIL, PASS, TODO
 _CHECK_NAMES = sorted(name for name in dir(checks) if name.startswith("check_"))
 _CHECK_CALL = re.compile(rf"\b({'|'.join(_CHECK_NAMES)})\s*\(")
 _VERDICT = re.compile(rf"^([{PASS}{FAIL}{TODO}]) (.+?): (.*)$")
+
+# The course's notebooks, next to the package in the repository (as data.DATA_DIR).
+COURSE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @dataclass
@@ -53,6 +66,8 @@ class Report:
     seconds: float
     exercises: list[Exercise] = field(default_factory=list)
     other_errors: list[str] = field(default_factory=list)
+    source: Path | None = None  # the course notebook the check cells were taken from
+    changed: list[str] = field(default_factory=list)  # locked cells the student changed
 
     @property
     def score(self) -> int:
@@ -60,8 +75,12 @@ class Report:
 
     def table(self) -> str:
         width = max([len("exercise")] + [len(e.name) for e in self.exercises])
-        lines = [
-            f"Grading {self.path.name} (ran in {self.seconds:.0f} s)",
+        lines = [f"Grading {self.path.name} (ran in {self.seconds:.0f} s)"]
+        if self.source is not None:
+            lines.append(f"check cells taken from the course's {self.source.name}")
+        else:
+            lines.append("no course notebook shares its check cells: graded as handed in")
+        lines += [
             "",
             f"{'cell':>4}  {'exercise':<{width}}  {'verdict':<13}  points",
         ]
@@ -72,6 +91,9 @@ class Report:
         if not self.exercises:
             lines.append("      (no cell calls a check_... function)")
         lines += ["", f"score: {self.score}/{len(self.exercises)}"]
+        if self.changed:
+            lines += ["", "Locked cells the student changed (the course's version was run):"]
+            lines += [f"  {change}" for change in self.changed]
         if self.other_errors:
             lines += ["", "Errors in other cells (not exercises):"]
             lines += [f"  {error}" for error in self.other_errors]
@@ -101,13 +123,76 @@ def _kernel_manager_class():
     return ThisPythonKernelManager
 
 
-def run_notebook(path: Path, timeout: int = 1200):
-    """Execute a copy of the notebook in a temporary directory; return the executed notebook."""
+def _locked(cell) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("locked"))
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _find(cells, like):
+    """The cell of `cells` with `like`'s cell id, else with its nbgrader grade_id."""
+    for key in (lambda c: c.get("id"), _grade_id):
+        wanted = key(like)
+        if wanted:
+            found = [i for i, c in enumerate(cells) if key(c) == wanted]
+            if found:
+                return found[0]
+    return None
+
+
+def course_notebook(nb, notebooks: Path = COURSE_NOTEBOOKS) -> Path | None:
+    """The course notebook whose locked cells the hand-in shares most (None if none)."""
+    import nbformat
+
+    best, best_count = None, 0
+    for candidate in sorted(Path(notebooks).glob("[0-9][0-9]_*.ipynb")):
+        course = nbformat.read(candidate, as_version=4)
+        count = sum(_find(nb.cells, cell) is not None for cell in course.cells if _locked(cell))
+        if count > best_count:
+            best, best_count = candidate, count
+    return best
+
+
+def restore_locked_cells(nb, course) -> tuple[list[str], list[str]]:
+    """Put the course's version of every locked cell into `nb` (in place).
+
+    A locked cell is found by cell id, else by grade_id; a changed one gets the course's
+    source and metadata, a deleted one is put back after the cell that precedes it in
+    the course notebook. Returns (the ids of the locked cells in `nb`, what was changed).
+    """
+    ids, changed = [], []
+    for position, cell in enumerate(course.cells):
+        if not _locked(cell):
+            continue
+        name = _grade_id(cell) or cell.get("id")
+        index = _find(nb.cells, cell)
+        if index is None:
+            before = _find(nb.cells, course.cells[position - 1]) if position else None
+            index = len(nb.cells) if before is None else before + 1
+            nb.cells.insert(index, copy.deepcopy(cell))
+            changed.append(f"{name}: deleted (put back)")
+        else:
+            mine = nb.cells[index]
+            if mine.cell_type != cell.cell_type or mine.source != cell.source:
+                changed.append(f"cell {index + 1} ({name}): source changed")
+            nb.cells[index] = copy.deepcopy(cell)
+        nb.cells[index]["outputs"] = []
+        nb.cells[index]["execution_count"] = None
+        ids.append(cell.get("id"))
+    return ids, changed
+
+
+def run_notebook(path: Path | None = None, timeout: int = 1200, nb=None):
+    """Execute a copy of the notebook (read from `path`, or `nb` itself) in a temporary
+    directory; return the executed notebook."""
     import nbformat
     from nbclient import NotebookClient
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    nb = nbformat.read(path, as_version=4)
+    if nb is None:
+        nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="grade-") as workdir:
         client = NotebookClient(
             nb,
@@ -131,8 +216,23 @@ def _errors(outputs) -> list[str]:
             for o in outputs if o.get("output_type") == "error"]
 
 
-def collect(nb, path: Path, seconds: float) -> Report:
-    """Read the verdict of every check cell (and the errors of other cells) from outputs."""
+def _value(outputs) -> float | None:
+    """The number a cell ended with (its Out[] value), None when there is none."""
+    for output in outputs:
+        if output.get("output_type") == "execute_result":
+            try:
+                return float(output.get("data", {}).get("text/plain", ""))
+            except ValueError:
+                return None
+    return None
+
+
+def collect(nb, path: Path, seconds: float, check_ids: list[str] | None = None) -> Report:
+    """Read the verdict of every check cell (and the errors of other cells) from outputs.
+
+    `check_ids`: the ids of the course's check cells; when None, every cell that calls
+    a check_... function is a check cell.
+    """
     report = Report(path=path, seconds=seconds)
     for number, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code":
@@ -140,14 +240,22 @@ def collect(nb, path: Path, seconds: float) -> Report:
         outputs = cell.get("outputs", [])
         errors = _errors(outputs)
         verdicts = [m for line in _text(outputs).splitlines() if (m := _VERDICT.match(line))]
-        is_check = bool(_CHECK_CALL.search(cell.source))
+        if check_ids is None:
+            is_check = bool(_CHECK_CALL.search(cell.source))
+        else:
+            is_check = cell.get("id") in check_ids
         if is_check and verdicts:
-            for symbol, name, rest in (m.groups() for m in verdicts):
-                status = {PASS: "passed", FAIL: "failed", TODO: "not answered"}[symbol]
-                detail = rest if symbol == FAIL else ""
-                report.exercises.append(Exercise(number, name, status, detail))
+            # The check prints its verdict after every call of the student's code: the last.
+            symbol, name, rest = verdicts[-1].groups()
+            status = {PASS: "passed", FAIL: "failed", TODO: "not answered"}[symbol]
+            detail = rest if symbol == FAIL else ""
+            value = _value(outputs)
+            if status == "passed" and (errors or (value is not None and value < 1.0)):
+                status, detail = "failed", errors[0] if errors else f"the check returned {value}"
+            report.exercises.append(Exercise(number, name, status, detail))
         elif is_check:
-            name = _CHECK_CALL.search(cell.source).group(0).rstrip("( ")
+            call = _CHECK_CALL.search(cell.source)
+            name = call.group(0).rstrip("( ") if call else _grade_id(cell) or "check"
             detail = errors[0] if errors else "the cell printed no verdict"
             report.exercises.append(Exercise(number, name, "no verdict", detail))
         expected_error = cell.source.lstrip().startswith("# NBVAL_RAISES_EXCEPTION")
@@ -157,22 +265,34 @@ def collect(nb, path: Path, seconds: float) -> Report:
     return report
 
 
-def grade(path: str | Path, timeout: int = 1200) -> Report:
-    """Run the notebook at `path` and return its Report."""
+def grade(path: str | Path, timeout: int = 1200, notebooks: Path = COURSE_NOTEBOOKS) -> Report:
+    """Restore the course's check cells in the notebook at `path`, run it, return its Report."""
+    import nbformat
+
     path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    source = course_notebook(nb, notebooks)
+    check_ids, changed = None, []
+    if source is not None:
+        check_ids, changed = restore_locked_cells(nb, nbformat.read(source, as_version=4))
     start = time.perf_counter()
-    nb = run_notebook(path, timeout=timeout)
-    return collect(nb, path, time.perf_counter() - start)
+    nb = run_notebook(timeout=timeout, nb=nb)
+    report = collect(nb, path, time.perf_counter() - start, check_ids=check_ids)
+    report.source, report.changed = source, changed
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_utils.grade",
-        description="Run handed-in notebooks headless and print each self-check's verdict "
-        "and a score (1 point per passed check).",
+        description="Run handed-in notebooks headless, with the course's own check cells, "
+        "and print each self-check's verdict and a score (1 point per passed check).",
     )
     parser.add_argument("notebooks", nargs="+", type=Path, help="handed-in .ipynb file(s)")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell")
+    parser.add_argument("--course", type=Path, default=COURSE_NOTEBOOKS,
+                        help="folder of the course's notebooks, whose check cells are run "
+                        "(default: %(default)s)")
     args = parser.parse_args(argv)
     for path in args.notebooks:
         if not path.is_file() or path.suffix != ".ipynb":
@@ -181,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, path in enumerate(args.notebooks):
         if i:
             print()
-        print(grade(path, timeout=args.timeout).table(), flush=True)
+        print(grade(path, timeout=args.timeout, notebooks=args.course).table(), flush=True)
     return 0
 
 

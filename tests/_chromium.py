@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +24,9 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+JUPYTER = Path(sys.executable).parent / "jupyter"  # the Makefile's environment (.venv)
+SERVER_START_TIMEOUT = 90  # s; JupyterLab takes 10-20 s on a 2-core machine
 
 CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

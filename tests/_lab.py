@@ -32,7 +32,9 @@ def jupyterlab(root: Path, work: Path):
     """
     token, port = secrets.token_hex(16), _free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "JUPYTER_CONFIG_DIR": str(work / "cfg"),
-           "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
+           "JUPYTER_RUNTIME_DIR": str(work / "runtime"),
+           # this environment's bin/ first: nbgrader's formgrader runs alembic from there
+           "PATH": f"{JUPYTER.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     command = [
         str(JUPYTER), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
         "--ServerApp.port_retries=0", f"--ServerApp.token={token}",

@@ -1,9 +1,16 @@
-"""Fixtures shared by the CNN test modules: toy data and a model fitted on it."""
+"""Fixtures shared by several test files: toy CNN data and a fitted model, and one
+throw-away nbgrader course made by `make homework`."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 from cnn_helpers import bars, small_model
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -17,3 +24,23 @@ def fitted(data):
     model = small_model()
     model.fit(X, t, epochs=1, batches=2, progress=False)
     return model
+
+
+@pytest.fixture(scope="session")
+def homework_course(tmp_path_factory) -> dict[str, Path]:
+    """`make homework` once for the session into a throw-away nbgrader course.
+
+    Returns {"course": the course directory (gradebook, source/, release/),
+    "student": the folder of student copies NN_name.ipynb}.
+    """
+    if not list((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        pytest.skip("no notebooks/NN_*.ipynb yet")
+    base = tmp_path_factory.mktemp("homework")
+    course, student = base / "course", base / "student"
+    env = {**os.environ, "MAKEFLAGS": ""}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "homework", f"COURSE_DIR={course}",
+         f"STUDENT_DIR={student}"],
+        cwd=ROOT, check=False, capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 0, f"make homework failed:\n{result.stdout}\n{result.stderr}"
+    return {"course": course, "student": student}

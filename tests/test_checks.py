@@ -485,3 +485,15 @@ def test_check_same_padding_catches_a_missing_clip_on_a_hand_picked_case(i, k, s
     assert checks.check_same_padding(same_padding_without_clipping) is False
     first = capsys.readouterr().out.splitlines()[0]
     assert ": failed on case " in first, first
+
+
+def test_points_is_what_nbgrader_reads_from_a_check_cell(capsys):
+    assert checks.points(True) == 1.0 and isinstance(checks.points(True), float)
+    assert checks.points(False) == 0.0
+    assert checks.points(None) == 0.0 and checks.points(1) == 0.0  # only a check's True passes
+    assert checks.points(True, out_of=2) == 2.0
+    with pytest.raises(ValueError, match="out_of"):
+        checks.points(True, out_of=0)
+    # A wrong answer: the verdict is printed and the cell's value is 0.0, nothing raised.
+    assert checks.points(checks.check_convolve1d(lambda x, w: np.convolve(x, w)[:-1])) == 0.0
+    assert capsys.readouterr().out.startswith("✘ convolve1d: failed on case 1")

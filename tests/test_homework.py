@@ -2,7 +2,8 @@
 gives full marks to the stored notebooks and zero to the student copies.
 
 The student copies of all notebooks are made once (`make homework` into a temporary
-folder) and executed once, two at a time, for the whole session.
+folder, conftest.homework_course) and executed once, two at a time, for the whole session.
+nbgrader's own pipeline (autograde, feedback, formgrader) is tested in test_nbgrader.py.
 """
 
 from __future__ import annotations
@@ -33,16 +34,9 @@ def _stored(path: Path):
 
 
 @pytest.fixture(scope="session")
-def student_dir(tmp_path_factory) -> Path:
+def student_dir(homework_course) -> Path:
     """`make homework` into a temporary folder (the same command a teacher runs)."""
-    if not NOTEBOOKS:
-        pytest.skip("no notebooks/NN_*.ipynb yet")
-    target = tmp_path_factory.mktemp("student")
-    env = {**os.environ, "MAKEFLAGS": ""}
-    result = subprocess.run(["make", "--no-print-directory", "homework", f"STUDENT_DIR={target}"],
-                            cwd=ROOT, check=False, capture_output=True, text=True, env=env, timeout=600)
-    assert result.returncode == 0, f"make homework failed:\n{result.stdout}\n{result.stderr}"
-    return target
+    return homework_course["student"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,49 @@
+"""nbgrader's configuration for this course (read by every `nbgrader ...` command run here).
+
+The exercise notebooks are notebooks/NN_name.ipynb, one assignment each, named after
+it: notebooks/01_convolution.ipynb is assignment "01_convolution" holding the notebook
+"01_convolution". `make homework`
+copies each notebook to course/source/<assignment>/ and runs `nbgrader
+generate_assignment`; `make autograde` and `make feedback` run nbgrader on a folder of
+hand-ins laid out as nbgrader's submitted/<student>/<assignment>/<notebook>.ipynb.
+The course directory (gradebook, release/, autograded/, feedback/) is course/, not
+committed; `make ... COURSE_DIR=elsewhere` moves it.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
+
+c.CourseDirectory.course_id = "cnn-unit"
+c.CourseDirectory.root = str(HERE / "course")
+c.CourseDirectory.source_directory = "source"
+
+# Student copies: besides the outputs, drop the cells' execution timings of the
+# teacher's run.
+c.ClearOutput.remove_metadata_fields = ["collapsed", "scrolled", "execution"]
+
+# Each notebook is executed in one kernel, top to bottom. The slowest cells, measured
+# in the stored notebooks (cell execution metadata): notebook 04 trains a network
+# (8 s), notebook 06 trains its 49-model grid in one cell (81 s for 40 epochs on this
+# 2-core machine). 600 s per cell leaves room for a busy grading machine; the default,
+# 30 s, would stop notebook 06's grid and give every later check 0.
+c.Execute.timeout = 600
+c.Execute.kernel_name = "python3"
+
+# The kernel "python3" is this environment's: its kernel spec runs `python`, which
+# jupyter_client replaces by the Python running nbgrader (.venv/bin/python from the
+# Makefile). Listing this environment's kernel folder first in JUPYTER_PATH keeps a
+# "python3" kernel installed elsewhere (e.g. ~/.local/share/jupyter/kernels) from
+# taking its place.
+_kernels = str(Path(sys.prefix) / "share" / "jupyter")
+if _kernels not in os.environ.get("JUPYTER_PATH", "").split(os.pathsep):
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (_kernels, os.environ.get("JUPYTER_PATH", "")) if p)
+
+# TensorFlow's C++ start-up chatter goes to stderr, and nbgrader gives 0 points to a
+# test cell that writes to stderr.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
