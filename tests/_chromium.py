@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,8 +23,6 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
-JUPYTER = Path(sys.executable).parent / "jupyter"  # the Makefile's environment (.venv)
-SERVER_START_TIMEOUT = 90  # s; JupyterLab takes 10-20 s on a 2-core machine
 
 CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
