@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -89,3 +90,14 @@ def offsite_requests(driver) -> list[str]:
             continue
         offsite.append(url)
     return offsite
+
+
+def wait_for_script(driver, script: str, timeout: float = 60):
+    """Run `script` in the page until it returns something true (or time is up); return its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.25)
+    return driver.execute_script(script)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from _chromium import chromium, offsite_requests, require_chromium
+from _chromium import chromium, offsite_requests, require_chromium, wait_for_script
 from _lab import jupyterlab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,16 +140,6 @@ def test_jupyterlab_runs_an_exercise_through_the_ui_and_the_saved_notebook_grade
     assert "my_convolve1d" in result.stdout and "score: 1/1" in result.stdout, result.stdout
 
 
-def _until(driver, script: str, timeout: float = UI_TIMEOUT):
-    """Run `script` until it returns something true (or time is up); return its value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.25)
-    return driver.execute_script(script)
-
 
 # --- RISE in JupyterLab --------------------------------------------------------------------
 
@@ -169,20 +159,20 @@ def test_rise_presents_a_course_notebook_as_slides_and_advances(lab):
         # ?reset: a fresh layout, not the notebooks the previous test left open
         driver.get(f"{lab['url']}/lab/tree/{notebook.name}?reset&token={lab['token']}")
         cells = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputPrompt"
-        assert _until(driver, f"return document.querySelectorAll('{cells}').length > 3"), \
+        assert wait_for_script(driver, f"return document.querySelectorAll('{cells}').length > 3"), \
             "the notebook did not open"
         driver.find_elements(By.CSS_SELECTOR, cells)[0].click()
         ActionChains(driver).key_down(Keys.ALT).send_keys("r").key_up(Keys.ALT).perform()
-        assert _until(driver, "return document.querySelector('iframe[src*=\"/rise/\"]')"), \
+        assert wait_for_script(driver, "return document.querySelector('iframe[src*=\"/rise/\"]')"), \
             "Alt+R opened no RISE slideshow"
         print(f"notebook open and Alt+R pressed after {time.perf_counter() - started:.1f} s")
         driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, 'iframe[src*="/rise/"]'))
-        first = _until(driver, shown)
+        first = wait_for_script(driver, shown)
         print(f"slideshow shown after {time.perf_counter() - started:.1f} s")
         title = nbformat.read(notebook, as_version=4).cells[0].source.split("\n")[0]
         assert first.lower().startswith(title.lstrip("# ").lower()), first  # theme: capitals
         driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
-        second = _until(driver, f"const t = (() => {{ {shown} }})(); "
+        second = wait_for_script(driver, f"const t = (() => {{ {shown} }})(); "
                                    f"return t && t !== {first!r} ? t : ''")
         assert second and second != first, "advancing did not change the slide"
         driver.switch_to.default_content()

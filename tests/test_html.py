@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from _chromium import chromium, offsite_requests
+from _chromium import chromium, offsite_requests, wait_for_script
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -172,28 +172,19 @@ def test_pages_show_the_stored_outputs_and_load_nothing_from_the_web(site):
 
 # --- in the browser, offline ----------------------------------------------------------------
 
-def _wait_for(driver, script: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.25)
-    return driver.execute_script(script)
-
 
 def test_site_in_chromium_lists_the_notebooks_and_search_finds_toeplitz(site):
     titles = [_title(p) for p in NOTEBOOKS]
     with chromium() as driver:
         driver.get((site / "index.html").as_uri())  # redirects to book/index.html
-        _wait_for(driver, "return location.pathname.endsWith('book/index.html')")
+        wait_for_script(driver, "return location.pathname.endsWith('book/index.html')")
         body = driver.find_element("tag name", "article").text
         positions = [body.find(t) for t in titles]
         assert -1 not in positions and positions == sorted(positions), (titles, body[:1000])
 
         # Search: type in the page's search box, as a student does.
         driver.get((site / "search.html").as_uri() + "?q=Toeplitz")
-        summary = _wait_for(driver, "const p = document.querySelector('#search-results "
+        summary = wait_for_script(driver, "const p = document.querySelector('#search-results "
                                     "p.search-summary'); return p && p.textContent")
         assert summary, "search never finished"
         hits = driver.execute_script(
@@ -214,7 +205,7 @@ def test_maths_is_typeset_and_figures_show_in_chromium_with_no_network(site):
     with chromium() as driver:
         for path in with_maths:
             driver.get(_page(site, path).as_uri())
-            done = _wait_for(driver, "return window.MathJax && MathJax.Hub && MathJax.Hub.queue"
+            done = wait_for_script(driver, "return window.MathJax && MathJax.Hub && MathJax.Hub.queue"
                                      " && MathJax.Hub.queue.pending === 0"
                                      " && document.querySelectorAll('.MathJax, .MathJax_Display')"
                                      ".length")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from _chromium import chromium, offsite_requests
+from _chromium import chromium, offsite_requests, wait_for_script
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -84,15 +84,6 @@ def test_make_slides_writes_one_offline_deck_per_notebook(decks):
     assert (decks / "mathjax" / "MathJax.js").is_file()
 
 
-def _wait_for(driver, script: str, timeout: float = UI_TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.25)
-    return driver.execute_script(script)
-
 
 def test_a_static_deck_opens_and_advances_in_chromium_with_no_network(decks):
     from selenium.webdriver.common.keys import Keys
@@ -104,7 +95,7 @@ def test_a_static_deck_opens_and_advances_in_chromium_with_no_network(decks):
                "Reveal.getCurrentSlide().innerText.trim().slice(0, 200)]")
     with chromium() as driver:
         driver.get(deck.as_uri())
-        ready = _wait_for(driver, "return window.Reveal && Reveal.isReady() && window.MathJax"
+        ready = wait_for_script(driver, "return window.Reveal && Reveal.isReady() && window.MathJax"
                                   " && MathJax.Hub && MathJax.Hub.queue.pending === 0")
         assert ready, "the deck did not start (reveal.js or MathJax missing?)"
         assert driver.execute_script("return Reveal.getTotalSlides()") > 5
@@ -113,7 +104,7 @@ def test_a_static_deck_opens_and_advances_in_chromium_with_no_network(decks):
                               as_version=4).cells[0].source.split("\n")[0].lstrip("# ")
         assert title.lower() in first[1].lower(), first
         driver.find_element("tag name", "body").send_keys(Keys.ARROW_RIGHT)
-        assert _wait_for(driver, f"return JSON.stringify(Reveal.getIndices()) !== {first[0]!r}")
+        assert wait_for_script(driver, f"return JSON.stringify(Reveal.getIndices()) !== {first[0]!r}")
         second = driver.execute_script(current)
         assert second[1] and second[1] != first[1], (first, second)
         assert driver.execute_script("return document.querySelectorAll("
