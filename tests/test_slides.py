@@ -84,7 +84,6 @@ def test_make_slides_writes_one_offline_deck_per_notebook(decks):
     assert (decks / "mathjax" / "MathJax.js").is_file()
 
 
-
 def test_a_static_deck_opens_and_advances_in_chromium_with_no_network(decks):
     from selenium.webdriver.common.keys import Keys
 
@@ -96,7 +95,7 @@ def test_a_static_deck_opens_and_advances_in_chromium_with_no_network(decks):
     with chromium() as driver:
         driver.get(deck.as_uri())
         ready = wait_for_script(driver, "return window.Reveal && Reveal.isReady() && window.MathJax"
-                                  " && MathJax.Hub && MathJax.Hub.queue.pending === 0")
+                                  " && MathJax.Hub && MathJax.Hub.queue.pending === 0", UI_TIMEOUT)
         assert ready, "the deck did not start (reveal.js or MathJax missing?)"
         assert driver.execute_script("return Reveal.getTotalSlides()") > 5
         first = driver.execute_script(current)
@@ -104,7 +103,8 @@ def test_a_static_deck_opens_and_advances_in_chromium_with_no_network(decks):
                               as_version=4).cells[0].source.split("\n")[0].lstrip("# ")
         assert title.lower() in first[1].lower(), first
         driver.find_element("tag name", "body").send_keys(Keys.ARROW_RIGHT)
-        assert wait_for_script(driver, f"return JSON.stringify(Reveal.getIndices()) !== {first[0]!r}")
+        assert wait_for_script(driver, f"return JSON.stringify(Reveal.getIndices()) !== {first[0]!r}",
+                               UI_TIMEOUT)
         second = driver.execute_script(current)
         assert second[1] and second[1] != first[1], (first, second)
         assert driver.execute_script("return document.querySelectorAll("
