@@ -1,6 +1,6 @@
 """Grade a handed-in notebook headless: run it, collect the self-check verdicts, print a score.
 
-    python -m course_utils.grade path/to/handed_in.ipynb [more.ipynb ...]
+    python -m course_utils.grade path/to/handed_in.ipynb [more.ipynb ...] [--executed FOLDER]
 
 Before running, every locked cell (the check cells, nbgrader metadata ``locked``) is
 taken from the course's own notebook in ``notebooks/`` (the one whose locked cells the
@@ -265,8 +265,13 @@ def collect(nb, path: Path, seconds: float, check_ids: list[str] | None = None) 
     return report
 
 
-def grade(path: str | Path, timeout: int = 1200, notebooks: Path = COURSE_NOTEBOOKS) -> Report:
-    """Restore the course's check cells in the notebook at `path`, run it, return its Report."""
+def grade(path: str | Path, timeout: int = 1200, notebooks: Path = COURSE_NOTEBOOKS,
+          executed: Path | None = None) -> Report:
+    """Restore the course's check cells in the notebook at `path`, run it, return its Report.
+
+    With `executed` (a file path), the executed notebook, check cells restored and every
+    output in place, is written there: what the grader saw, for a teaching assistant to open.
+    """
     import nbformat
 
     path = Path(path)
@@ -279,7 +284,17 @@ def grade(path: str | Path, timeout: int = 1200, notebooks: Path = COURSE_NOTEBO
     nb = run_notebook(timeout=timeout, nb=nb)
     report = collect(nb, path, time.perf_counter() - start, check_ids=check_ids)
     report.source, report.changed = source, changed
+    if executed is not None:
+        nbformat.write(nb, executed)
     return report
+
+
+def _executed_paths(notebooks: list[Path], folder: Path) -> list[Path]:
+    """Where --executed puts each graded notebook: folder/<name>, or folder/<parent>_<name>
+    when two hand-ins share a file name (alice/01_x.ipynb and bob/01_x.ipynb)."""
+    names = [path.name for path in notebooks]
+    return [folder / (name if names.count(name) == 1 else f"{path.resolve().parent.name}_{name}")
+            for path, name in zip(notebooks, names)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,15 +308,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--course", type=Path, default=COURSE_NOTEBOOKS,
                         help="folder of the course's notebooks, whose check cells are run "
                         "(default: %(default)s)")
+    parser.add_argument("--executed", type=Path, metavar="FOLDER",
+                        help="also write each executed notebook (course checks restored, "
+                        "outputs in place) into this folder, under the hand-in's file name")
     args = parser.parse_args(argv)
     for path in args.notebooks:
         if not path.is_file() or path.suffix != ".ipynb":
             print(f"error: {path} is not a notebook file (.ipynb)", file=sys.stderr)
             return 2
-    for i, path in enumerate(args.notebooks):
+    targets = [None] * len(args.notebooks)
+    if args.executed is not None:
+        args.executed.mkdir(parents=True, exist_ok=True)
+        targets = _executed_paths(args.notebooks, args.executed)
+    for i, (path, target) in enumerate(zip(args.notebooks, targets)):
         if i:
             print()
-        print(grade(path, timeout=args.timeout, notebooks=args.course).table(), flush=True)
+        report = grade(path, timeout=args.timeout, notebooks=args.course, executed=target)
+        print(report.table(), flush=True)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -45,6 +46,11 @@ def jupyterlab(root: Path, work: Path):
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI runs as root
         command.append("--allow-root")
+    # A slow kernel start (a loaded machine) may otherwise end in the "Select Kernel" dialog,
+    # which swallows the next Shift+Enter: open notebooks with their own kernel, never ask.
+    tracker = work / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text(json.dumps({"autoStartDefaultKernel": True}))
     log_path = work / "lab.log"
     log = log_path.open("w")
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)

@@ -6,8 +6,10 @@ edits its check cell to redefine the check so that it prints a pass and returns 
 and leaves the third unanswered (as many as the notebook has). A notebook with a single
 exercise gets a second hand-in, by "mallory", with the wrong answer and the edited check.
 `make autograde` and `make feedback` then run once over all of them, while
-`python -m course_utils.grade` grades the same hand-ins in parallel: every notebook is
-executed once by each grader.
+`python -m course_utils.grade` grades, in parallel, every student copy as released (no
+answer) with its first check cell edited the same way ("trudy"): those runs also show
+that the student copies run top to bottom. Every notebook is executed once by each
+grader, and by nothing else in the unit tests.
 """
 
 from __future__ import annotations
@@ -174,12 +176,16 @@ def graded(homework_course, tmp_path_factory):
             target.parent.mkdir(parents=True)
             nbformat.write(hand_in(release, course, plan["right"], plan["wrong"],
                                    plan["tampered"]), target)
-        # course_utils.grade: each notebook once, the hand-in with an edited check.
-        to_grade.append(submitted / ("mallory" if "mallory" in plans[path.stem] else "alice")
-                        / path.stem / path.name)
+        # course_utils.grade: each student copy as released, its first check edited.
+        trudy = submitted.parent / "trudy" / path.name
+        trudy.parent.mkdir(exist_ok=True)
+        nbformat.write(hand_in(release, course, tampered=_exercises(course)[:1]), trudy)
+        to_grade.append(trudy)
     env = {**os.environ, **FAST}
+    executed = submitted.parent / "executed"
     grade_log = (submitted.parent / "grade.out").open("w+")
-    grader = subprocess.Popen([sys.executable, "-m", "course_utils.grade", *map(str, to_grade)],
+    grader = subprocess.Popen([sys.executable, "-m", "course_utils.grade",
+                               f"--executed={executed}", *map(str, to_grade)],
                               stdout=grade_log, stderr=subprocess.STDOUT, text=True, env=env,
                               cwd=submitted.parent)
     try:
@@ -205,7 +211,9 @@ def graded(homework_course, tmp_path_factory):
     print(f"make autograde of {sum(map(len, plans.values()))} hand-ins: "
           f"{autograde_seconds:.0f} s")
     return {"course": course_dir, "plans": plans, "autograde": autograde.stdout + autograde.stderr,
-            "grade": grade_output}
+            "grade": grade_output,
+            "executed": {path.name: nbformat.read(executed / path.name, as_version=4)
+                         for path in NOTEBOOKS}}
 
 
 def _cell_scores(course_dir: Path, assignment: str, student: str) -> dict[str, float]:
@@ -254,16 +262,73 @@ def test_feedback_html_shows_the_diagnosis_of_the_wrong_answer(graded, path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_course_utils_grade_runs_the_course_check_not_the_edited_one(graded, path):
-    student = "mallory" if "mallory" in graded["plans"][path.stem] else "alice"
-    plan = graded["plans"][path.stem][student]
+    """trudy answered nothing and made her first check print a pass: she scores 0."""
+    exercises = _exercises(nbformat.read(path, as_version=4))
     report = graded["grade"].split("Grading ")[NOTEBOOKS.index(path) + 1]
     assert report.startswith(path.name), report
     assert f"check cells taken from the course's {path.name}" in report, report
-    assert f"score: {len(plan['right'])}/{len(_exercises(nbformat.read(path, as_version=4)))}" \
-        in report, report
-    for name in plan["tampered"]:
-        assert re.search(rf"^\s+\d+\s+{name}\s+failed\s+0/1$", report, re.MULTILINE), report
-        assert re.search(rf"^  cell \d+ \(check_{name}\): source changed$", report, re.MULTILINE), report
+    assert f"score: 0/{len(exercises)}" in report, report
+    for name in exercises:
+        assert re.search(rf"^\s+\d+\s+{name}\s+not answered\s+0/1$", report, re.MULTILINE), report
+    assert re.search(rf"^  cell \d+ \(check_{exercises[0]}\): source changed$", report,
+                     re.MULTILINE), report
+
+
+# ----------------------------------------------------------------------------- student copies
+def _is_check_cell(cell) -> bool:
+    return _meta(cell).get("grade", False) and cell.cell_type == "code"
+
+
+def forbidden_errors(name: str, nb) -> list[str]:
+    """Errors other than NotImplementedError raised by an exercise cell itself."""
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.source.lstrip().startswith("# NBVAL_RAISES_EXCEPTION"):
+            continue  # a demo of an expected error, as in the stored notebook
+        for output in cell.get("outputs", []):
+            if output.output_type != "error":
+                continue
+            exercise = "# YOUR CODE HERE" in cell.source
+            if not (exercise and output.ename == "NotImplementedError"):
+                problems.append(f"{name} cell {i}: {output.ename}: {output.evalue}")
+    return problems
+
+
+def test_forbidden_errors_catch_a_later_cell_that_needs_an_exercise():
+    stub = nbformat.v4.new_code_cell("def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()")
+    later = nbformat.v4.new_code_cell("y = f()")
+    error = nbformat.v4.new_output("error", ename="NotImplementedError", evalue="", traceback=[])
+    later.outputs = [error]
+    nb = nbformat.v4.new_notebook(cells=[stub, later])
+    assert forbidden_errors("x", nb) == ["x cell 1: NotImplementedError: "]
+    stub.outputs, later.outputs = [error], []
+    assert forbidden_errors("x", nb) == []
+
+
+def test_student_copies_run_with_only_not_implemented_errors_from_exercises(graded):
+    problems = [p for name, nb in graded["executed"].items() for p in forbidden_errors(name, nb)]
+    assert not problems, "student copies must run top to bottom:\n" + "\n".join(problems)
+
+
+def test_every_check_in_a_student_copy_says_not_answered_yet(graded):
+    for name, nb in graded["executed"].items():
+        checks = [cell for cell in nb.cells if _is_check_cell(cell)]
+        assert len(checks) == len(_exercises(nbformat.read(ROOT / "notebooks" / name,
+                                                           as_version=4))), name
+        for i, cell in enumerate(checks):
+            stdout = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert "not answered yet" in stdout, f"{name} check {i} printed:\n{stdout}"
+            assert "✔" not in stdout and "✘" not in stdout, f"{name} check {i}:\n{stdout}"
+
+
+def test_grading_a_student_copy_gives_zero(graded):
+    from course_utils.grade import collect
+
+    for name, nb in graded["executed"].items():
+        report = collect(nb, Path(name), seconds=0.0)
+        assert report.score == 0, report.table()
+        assert report.exercises and all(e.status == "not answered" for e in report.exercises), \
+            report.table()
 
 
 # ----------------------------------------------------------------------------- formgrader
