@@ -1,11 +1,13 @@
 """A small CNN on toy images, shared by test_cnn.py, test_parallel.py and test_model_file.py
-(pytest puts tests/ on sys.path; the fixtures `data` and `fitted` are in conftest.py)."""
+(pytest puts tests/ on sys.path; the fixtures `data` and `fitted` are in conftest.py), and
+the two networks of the lecture that notebook 04 builds (its first CNN and the
+"untraditional" one), shared by the tests and tools/threshold_spread_04.py."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from course_utils.activations import LRELU, softmax
+from course_utils.activations import LRELU, identity, sigmoid, softmax
 from course_utils.cnn import CNN
 from course_utils.costs import CostCrossEntropy
 from course_utils.schedulers import Adam
@@ -32,6 +34,40 @@ def small_model(seed=0, eta=1e-2, optimized=True, scheduler=None) -> CNN:
     model.add_FlattenLayer()
     model.add_FullyConnectedLayer(8, LRELU)
     model.add_OutputLayer(2, softmax)
+    return model
+
+
+def lecture_first_cnn(seed: int = 2023) -> CNN:
+    """The lecture's first CNN: one 3x3 conv with one feature map, two dense layers."""
+    model = CNN(CostCrossEntropy, Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=seed)
+    model.add_Convolution2DLayer(input_channels=1, feature_maps=1, kernel_height=3,
+                                 kernel_width=3, act_func=LRELU)
+    model.add_FlattenLayer()
+    model.add_FullyConnectedLayer(30, LRELU)
+    model.add_FullyConnectedLayer(20, LRELU)
+    model.add_OutputLayer(10, softmax)
+    return model
+
+
+def lecture_untraditional_cnn(seed: int = 2023) -> CNN:
+    """The lecture's "untraditional" CNN: a 7x1 kernel, average then max pooling with
+    stride 1, a readable 4x4 conv with strides (2, 3), an even 2x2 kernel, four dense layers."""
+    model = CNN(CostCrossEntropy, Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=seed)
+    model.add_Convolution2DLayer(input_channels=1, feature_maps=7, kernel_height=7,
+                                 kernel_width=1, act_func=LRELU)
+    model.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="average")
+    model.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="max")
+    model.add_Convolution2DLayer(input_channels=7, feature_maps=1, kernel_height=4,
+                                 kernel_width=4, v_stride=2, h_stride=3, act_func=LRELU,
+                                 optimized=False)
+    model.add_Convolution2DLayer(input_channels=1, feature_maps=1, kernel_height=2,
+                                 kernel_width=2, act_func=sigmoid, optimized=True)
+    model.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="max")
+    model.add_FlattenLayer()
+    model.add_FullyConnectedLayer(100, LRELU)
+    model.add_FullyConnectedLayer(10, sigmoid)
+    model.add_FullyConnectedLayer(101, identity)
+    model.add_OutputLayer(10, softmax)
     return model
 
 

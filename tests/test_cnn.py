@@ -27,7 +27,14 @@ def one_blas_thread():
         yield
 
 
-from cnn_helpers import assert_same_weights, bars, small_model, weights
+from cnn_helpers import (
+    assert_same_weights,
+    bars,
+    lecture_first_cnn,
+    lecture_untraditional_cnn,
+    small_model,
+    weights,
+)
 
 # ---------------------------------------------------------------------------
 # Reproducibility and learning
@@ -537,6 +544,7 @@ def test_ctrl_c_during_the_update_is_held_back_until_the_step_is_complete(
     model.fit(X, t, epochs=3, batches=2, progress=False)
     assert_same_weights(weights(model), weights(reference))
     assert "interrupted in epoch 1/3" in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # fit's handler left
 
 
 def test_divergence_stops_training_and_keeps_finite_weights(data, capsys):
@@ -562,70 +570,34 @@ def test_progress_bar_goes_to_stderr_and_can_be_switched_off(data, capsys):
 
 
 # ---------------------------------------------------------------------------
-# save / load
-# ---------------------------------------------------------------------------
-
-
-# ---------------------------------------------------------------------------
 # summary and the lecture's architectures
 # ---------------------------------------------------------------------------
 
 
-def lecture_model_1() -> CNN:
-    model = CNN(CostCrossEntropy, Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=2023)
-    model.add_Convolution2DLayer(input_channels=1, feature_maps=1, kernel_height=3,
-                                 kernel_width=3, act_func=LRELU)
-    model.add_FlattenLayer()
-    model.add_FullyConnectedLayer(30, LRELU)
-    model.add_FullyConnectedLayer(20, LRELU)
-    model.add_OutputLayer(10, softmax)
-    return model
-
-
-def lecture_model_2() -> CNN:
-    model = CNN(CostCrossEntropy, Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=2023)
-    model.add_Convolution2DLayer(input_channels=1, feature_maps=7, kernel_height=7,
-                                 kernel_width=1, act_func=LRELU)
-    model.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="average")
-    model.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="max")
-    model.add_Convolution2DLayer(input_channels=7, feature_maps=1, kernel_height=4,
-                                 kernel_width=4, v_stride=2, h_stride=3, act_func=LRELU,
-                                 optimized=False)
-    model.add_Convolution2DLayer(input_channels=1, feature_maps=1, kernel_height=2,
-                                 kernel_width=2, act_func=sigmoid, optimized=True)
-    model.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="max")
-    model.add_FlattenLayer()
-    model.add_FullyConnectedLayer(100, LRELU)
-    model.add_FullyConnectedLayer(10, sigmoid)
-    model.add_FullyConnectedLayer(101, identity)
-    model.add_OutputLayer(10, softmax)
-    return model
-
-
 def test_summary_counts_parameters_by_hand(capsys):
-    text = lecture_model_1().summary(input_shape=(1, 28, 28))
+    text = lecture_first_cnn().summary(input_shape=(1, 28, 28))
     assert text in capsys.readouterr().out
     # conv 1*1*3*3 + 1; dense 784*30 + 30; 30*20 + 20; output 20*10 + 10
     assert "Total parameters: 24,390" in text
     for count in ("10", "23,550", "620", "210"):
         assert count in text
-    model = lecture_model_2()
+    model = lecture_untraditional_cnn()
     # conv 7x1: 1*7*7*1 + 7 = 56; conv 4x4: 7*1*16 + 1 = 113; conv 2x2: 4 + 1 = 5;
     # flatten (1, 12, 8) -> 96; dense 96*100+100, 100*10+10, 10*101+101, 101*10+10
     expected = 56 + 113 + 5 + 9700 + 1010 + 1111 + 1020
     assert model.count_params((1, 28, 28)) == expected
     assert "(1, 13, 9)" in model.summary((1, 28, 28)) and "(96,)" in model.summary((1, 28, 28))
     with pytest.raises(ValueError, match="input_shape"):
-        lecture_model_1().summary()
+        lecture_first_cnn().summary()
 
 
-@pytest.mark.parametrize("build", [lecture_model_1, lecture_model_2])
+@pytest.mark.parametrize("build", [lecture_first_cnn, lecture_untraditional_cnn])
 def test_parameter_count_matches_keras_count_params(build):
     from course_utils.keras_models import keras
 
     ours = build()
     leaky = keras.layers.LeakyReLU(negative_slope=0.001)
-    if build is lecture_model_1:
+    if build is lecture_first_cnn:
         layers = [
             keras.layers.Conv2D(1, (3, 3), padding="same", activation=leaky),
             keras.layers.Flatten(),
@@ -687,7 +659,7 @@ def test_channels_last_data_is_detected_without_a_conv_layer():
 
 
 def test_summary_shows_the_table_once_in_a_notebook(capsys):
-    text = lecture_model_1().summary(input_shape=(1, 28, 28))
+    text = lecture_first_cnn().summary(input_shape=(1, 28, 28))
     printed = capsys.readouterr().out
     assert printed == text + "\n"
     assert isinstance(text, str) and text.startswith("Input: images of shape")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cnn_helpers import lecture_untraditional_cnn
 from threadpoolctl import threadpool_limits
 
 from course_utils.activations import LRELU, LRELU_SLOPE, identity, sigmoid, softmax
-from course_utils.cnn import CNN
 from course_utils.convolution import conv_output_size
 from course_utils.costs import CostCrossEntropy
 from course_utils.keras_models import keras, tf  # the quiet TensorFlow import
@@ -24,7 +24,6 @@ from course_utils.layers import (
     OutputLayer,
     Pooling2DLayer,
 )
-from course_utils.schedulers import Adam
 
 DTYPES = {"float32": 1e-5, "float64": 1e-10}
 
@@ -223,18 +222,7 @@ def test_whole_lecture_architecture_matches_keras_with_copied_weights():
     rng = np.random.default_rng(12)
     X = rng.random((5, 1, 28, 28))
     t = np.eye(10)[rng.integers(0, 10, 5)]
-    model = CNN(CostCrossEntropy, Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=2023)
-    model.add_Convolution2DLayer(1, 7, 7, 1, act_func=LRELU)
-    model.add_PoolingLayer(2, 2, pooling="average")
-    model.add_PoolingLayer(2, 2, pooling="max")
-    model.add_Convolution2DLayer(7, 1, 4, 4, 2, 3, act_func=LRELU, optimized=False)
-    model.add_Convolution2DLayer(1, 1, 2, 2, act_func=sigmoid)
-    model.add_PoolingLayer(2, 2, pooling="max")
-    model.add_FlattenLayer()
-    model.add_FullyConnectedLayer(100, LRELU)
-    model.add_FullyConnectedLayer(10, sigmoid)
-    model.add_FullyConnectedLayer(101, identity)
-    model.add_OutputLayer(10, softmax)
+    model = lecture_untraditional_cnn(seed=2023)
     model.fit(X, t, epochs=1, progress=False)  # creates (and moves) the weights
     for layer in model.layers:  # non-zero biases, so their layout is tested too
         if "bias" in layer.params:

@@ -1,7 +1,8 @@
 """The usage examples of the lecture notes run against course_utils, unchanged in spirit.
 
 Each test is the lecture's example with our imports (and a smaller data set where the
-lecture trains for minutes), plus an assertion on what the example shows.
+lecture trains for minutes), plus an assertion on what the example shows. The lecture's two
+networks are built by tests/cnn_helpers.py, which the other tests share.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 from autograd import grad
+from cnn_helpers import lecture_first_cnn, lecture_untraditional_cnn
 
-from course_utils import CNN
-from course_utils.activations import LRELU, derivate, identity, sigmoid, softmax
+from course_utils.activations import LRELU, derivate, identity, sigmoid
 from course_utils.costs import CostCrossEntropy, CostLogReg, CostOLS
 from course_utils.data import load_mnist, onehot
 from course_utils.schedulers import Adam, Momentum
@@ -53,15 +54,7 @@ def test_activation_usage_example_gives_sigmoid_and_its_derivative():
 
 
 def test_first_cnn_example_builds_and_trains_on_mnist():
-    adam_scheduler = Adam(eta=1e-3, rho=0.9, rho2=0.999)
-    cnn = CNN(cost_func=CostCrossEntropy, scheduler=adam_scheduler, seed=2023)
-    cnn.add_Convolution2DLayer(
-        input_channels=1, feature_maps=1, kernel_height=3, kernel_width=3, act_func=LRELU
-    )
-    cnn.add_FlattenLayer()
-    cnn.add_FullyConnectedLayer(30, LRELU)
-    cnn.add_FullyConnectedLayer(20, LRELU)
-    cnn.add_OutputLayer(10, softmax)
+    cnn = lecture_first_cnn(seed=2023)  # the lecture's code, in tests/cnn_helpers.py
 
     images, labels = load_mnist()
     order = np.random.default_rng(0).permutation(len(labels))[:1500]
@@ -77,26 +70,7 @@ def test_first_cnn_example_builds_and_trains_on_mnist():
 
 
 def test_untraditional_architecture_of_the_lecture_builds_and_predicts():
-    cnn = CNN(cost_func=CostCrossEntropy, scheduler=Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=2023)
-    cnn.add_Convolution2DLayer(
-        input_channels=1, feature_maps=7, kernel_height=7, kernel_width=1, act_func=LRELU
-    )
-    cnn.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="average")
-    cnn.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="max")
-    cnn.add_Convolution2DLayer(
-        input_channels=7, feature_maps=1, kernel_height=4, kernel_width=4,
-        v_stride=2, h_stride=3, act_func=LRELU, optimized=False,
-    )
-    cnn.add_Convolution2DLayer(
-        input_channels=1, feature_maps=1, kernel_height=2, kernel_width=2,
-        act_func=sigmoid, optimized=True,
-    )
-    cnn.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="max")
-    cnn.add_FlattenLayer()
-    cnn.add_FullyConnectedLayer(100, LRELU)
-    cnn.add_FullyConnectedLayer(10, sigmoid)
-    cnn.add_FullyConnectedLayer(101, identity)
-    cnn.add_OutputLayer(10, softmax)
+    cnn = lecture_untraditional_cnn(seed=2023)  # the lecture's code, in tests/cnn_helpers.py
 
     images, labels = load_mnist()
     cnn.fit(images[::50], onehot(labels[::50]), epochs=1, batches=4, progress=False)

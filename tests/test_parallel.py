@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from cnn_helpers import assert_same_weights, small_model, weights
@@ -124,3 +128,32 @@ def test_split_and_whole_batches_train_the_same_model():
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
     assert whole_scores["train_error"][-1] < whole_scores["train_error"][0]
 
+
+
+def test_fit_runs_numpys_blas_on_one_thread(data, monkeypatch):
+    (X, t, _), _ = data
+    from threadpoolctl import threadpool_info
+
+    # NumPy's BLAS: what a fresh interpreter has loaded after importing numpy alone
+    code = ("import numpy, threadpoolctl; print([pool['filepath'] for pool in "
+            "threadpoolctl.threadpool_info() if pool['user_api'] == 'blas'])")
+    numpys = ast.literal_eval(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                             text=True, check=True).stdout)
+    assert numpys
+
+    def numpys_blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["filepath"] in numpys]
+
+    seen = []
+    layer_type = type(small_model().layers[-1])
+    original = layer_type._forward
+
+    def forward_noting_threads(self, X):
+        seen.append(numpys_blas_threads())
+        return original(self, X)
+
+    monkeypatch.setattr(layer_type, "_forward", forward_noting_threads)
+    with threadpool_limits(limits=2, user_api="blas"):  # more than one outside fit
+        small_model().fit(X, t, epochs=2, batches=2, X_val=X, t_val=t, progress=False)
+        assert numpys_blas_threads() == [2]  # the limit is lifted again after fit
+    assert len(seen) == 6 and all(threads == [1] for threads in seen)  # steps and validation

@@ -19,9 +19,13 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_info
 
-from course_utils import CNN, LRELU, Adam, CostCrossEntropy, CostLogReg, identity, sigmoid, softmax
+from course_utils import CNN, LRELU, Adam, CostCrossEntropy, CostLogReg, sigmoid, softmax
 from course_utils.activations import LRELU_SLOPE
 from course_utils.data import load_mnist, onehot
+
+# the lecture's untraditional network, as the tests build it
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from cnn_helpers import lecture_untraditional_cnn as odd_cnn
 
 X, y = load_mnist()
 X_train, X_test, y_train, y_test = train_test_split(
@@ -54,40 +58,6 @@ def digit_cnn(seed):
     cnn.add_FullyConnectedLayer(128, LRELU)
     cnn.add_OutputLayer(10, softmax)
     return cnn
-
-
-def odd_cnn(seed):
-    odd = CNN(cost_func=CostCrossEntropy, scheduler=Adam(eta=1e-3, rho=0.9, rho2=0.999), seed=seed)
-    odd.add_Convolution2DLayer(
-        input_channels=1, feature_maps=7, kernel_height=7, kernel_width=1, act_func=LRELU
-    )
-    odd.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="average")
-    odd.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="max")
-    odd.add_Convolution2DLayer(
-        input_channels=7,
-        feature_maps=1,
-        kernel_height=4,
-        kernel_width=4,
-        v_stride=2,
-        h_stride=3,
-        act_func=LRELU,
-        optimized=False,
-    )
-    odd.add_Convolution2DLayer(
-        input_channels=1,
-        feature_maps=1,
-        kernel_height=2,
-        kernel_width=2,
-        act_func=sigmoid,
-        optimized=True,
-    )
-    odd.add_PoolingLayer(kernel_height=2, kernel_width=2, pooling="max")
-    odd.add_FlattenLayer()
-    odd.add_FullyConnectedLayer(100, LRELU)
-    odd.add_FullyConnectedLayer(10, sigmoid)
-    odd.add_FullyConnectedLayer(101, identity)
-    odd.add_OutputLayer(10, softmax)
-    return odd
 
 
 what = os.environ.get("WHAT", "ours,keras,odd,binary").split(",")
