@@ -151,6 +151,15 @@ def _same_ints(expected, got) -> str | None:
     return None
 
 
+def _same_int_or_none(expected, got) -> str | None:
+    """Compare an int answer exactly, where None is the answer "impossible"."""
+    if expected is None:
+        return None if got is None else f"no value works here, expected None, got {got!r}"
+    if got is None:
+        return "you returned None, but a value works here"
+    return _same_ints(expected, got)
+
+
 def _same_floats(expected, got) -> str | None:
     """Compare a tuple of floats (e.g. a chosen (eta, lambda))."""
     if not isinstance(got, (tuple, list)) or len(got) != len(expected):
@@ -268,6 +277,46 @@ def _best_hyperparameters_reference(accuracy, etas, lambdas):
     scores = np.where(np.isfinite(accuracy), accuracy, -np.inf)
     i, j = np.unravel_index(np.argmax(scores), scores.shape)
     return float(etas[i]), float(lambdas[j])
+
+
+def _padding_for_output_reference(i, k, s, o):
+    """Smallest p >= 0 with conv_output_size(i, k, s, p) == o, by trying p = 0, 1, ...
+
+    The output size never decreases when p grows, so the search stops at the first p whose
+    output is larger than o (then no p gives o: None).
+    """
+    from course_utils.convolution import conv_output_size
+
+    p = max(0, -(-(k - i) // 2))  # the first p with which the kernel fits: i + 2p >= k
+    while (size := conv_output_size(i, k, s, p)) < o:
+        p += 1
+    return p if size == o else None
+
+
+def _chain_output_size(i, layers):
+    """Output size of a chain of (k, s, p) layers, or 0 if a kernel does not fit."""
+    from course_utils.convolution import conv_output_size
+
+    for k, s, p in layers:
+        if k > i + 2 * p:
+            return 0
+        i = conv_output_size(i, k, s, p)
+    return i
+
+
+def _smallest_input_reference(layers, o):
+    """Smallest input size i >= 1 whose output through the chain is o, by trying i = 1, 2, ..."""
+    i = 1
+    while _chain_output_size(i, layers) < o:
+        i += 1
+    return i
+
+
+def _chance_loss_reference(labels, n_classes):
+    """Best constant prediction q (the class frequencies) and its mean cross-entropy (nats)."""
+    q = np.bincount(np.asarray(labels), minlength=n_classes) / len(labels)
+    present = q > 0  # 0 * ln 0 = 0: an absent class costs nothing
+    return q, float(-np.sum(q[present] * np.log(q[present])))
 
 
 _SCHEDULER_DEFAULTS = {
@@ -419,6 +468,76 @@ def check_same_padding(f: Callable) -> bool:
         cases.append(tuple(int(v) for v in rng.integers([1, 1, 1], [40, 8, 5])))
     return _run_check(
         _name_of(f, "same_padding"), f, cases, same_padding, _same_ints, ("i", "k", "s")
+    )
+
+
+def check_padding_for_output(f: Callable) -> bool:
+    """f(i, k, s, o) -> smallest p >= 0 with conv_output_size(i, k, s, p) == o, or None.
+
+    Relationship 6 solved for p: floor((i + 2p - k) / s) + 1 == o. None when no p works
+    (o too small for the input, or, with s = 1, the wrong parity).
+    """
+    cases = [(5, 3, 1, 5), (5, 3, 1, 3), (32, 3, 2, 16), (28, 5, 1, 28), (4, 5, 1, 2),
+             (7, 2, 3, 4), (10, 4, 3, 5), (5, 3, 1, 4), (6, 3, 2, 1), (28, 3, 1, 25),
+             (6, 3, 2, 2), (28, 5, 2, 14)]
+    rng = np.random.default_rng(0)
+    while len(cases) < 40:
+        i, k, s = (int(v) for v in rng.integers([1, 1, 1], [33, 8, 5]))
+        o = int(rng.integers(1, i // s + 5))
+        cases.append((i, k, s, o))
+    return _run_check(
+        _name_of(f, "padding_for_output"), f, cases, _padding_for_output_reference,
+        _same_int_or_none, ("i", "k", "s", "o"),
+    )
+
+
+def check_smallest_input(f: Callable) -> bool:
+    """f(layers, o) -> smallest input size i whose output through the layers is o.
+
+    layers: a list of (k, s, p) per layer along one axis (pooling: p = 0), every one with
+    2p < k, so that each layer's smallest output is 1 and every o >= 1 is reachable.
+    """
+    cases = [
+        ([(3, 1, 0)], 1),
+        ([(3, 1, 1)], 28),
+        ([(2, 2, 0)], 14),
+        ([(5, 1, 0), (2, 2, 0), (3, 1, 1), (2, 2, 0)], 5),   # notebook 03's worked chain
+        ([(3, 1, 0), (2, 2, 0), (3, 1, 0), (2, 2, 0)], 1),   # its receptive field: 10
+        ([(3, 2, 1), (3, 2, 1)], 4),
+        ([(7, 2, 3), (3, 2, 0), (3, 1, 1)], 3),
+    ]
+    rng = np.random.default_rng(0)
+    for _ in range(13):
+        layers = []
+        for _ in range(int(rng.integers(1, 5))):
+            k, s = (int(v) for v in rng.integers([1, 1], [8, 4]))
+            layers.append((k, s, int(rng.integers(0, (k + 1) // 2))))  # 2p < k
+        cases.append((layers, int(rng.integers(1, 9))))
+    return _run_check(
+        _name_of(f, "smallest_input"), f, cases, _smallest_input_reference, _same_ints,
+        ("layers (k, s, p)", "o"),
+    )
+
+
+def check_chance_loss(f: Callable) -> bool:
+    """f(labels, n_classes) -> (q, loss): the constant prediction with the lowest mean
+    cross-entropy on these labels (q[c] = share of class c) and that loss, in nats.
+    """
+    rng = np.random.default_rng(0)
+    cases = [
+        (np.array([0, 1]), 2),
+        (np.array([0, 0, 0, 1]), 2),
+        (np.arange(10), 10),
+        (np.array([0, 0, 1, 1, 2, 2]), 4),      # class 3 never occurs: 0 * ln 0 = 0
+        (np.array([3, 3, 3]), 5),               # one class only: the loss is 0
+        (np.array([5] * 5 + list(range(10))), 10),  # digit 5 makes up half of the labels
+    ]
+    for _ in range(8):
+        n_classes = int(rng.integers(2, 11))
+        cases.append((rng.integers(0, n_classes, size=int(rng.integers(1, 40))), n_classes))
+    return _run_check(
+        _name_of(f, "chance_loss"), f, cases, _chance_loss_reference,
+        _same_arrays(rtol=1e-9, atol=1e-12), ("labels", "n_classes"),
     )
 
 
