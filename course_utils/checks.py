@@ -272,6 +272,18 @@ def _im2col_reference(image, kernel_height, kernel_width):
     return windows.reshape(-1, kernel_height * kernel_width)
 
 
+def _col2im_reference(cols, image_shape, kernel_height, kernel_width):
+    """The adjoint of _im2col_reference: every row (one window) added back onto its pixels."""
+    height, width = image_shape
+    out_w = width - kernel_width + 1
+    image = np.zeros((height, width))
+    windows = np.asarray(cols, dtype=float).reshape(-1, kernel_height, kernel_width)
+    for row, window in enumerate(windows):
+        p, q = divmod(row, out_w)
+        image[p:p + kernel_height, q:q + kernel_width] += window
+    return image
+
+
 def _best_hyperparameters_reference(accuracy, etas, lambdas):
     """(eta, lambda) of the highest finite accuracy; NaN marks a diverged run."""
     scores = np.where(np.isfinite(accuracy), accuracy, -np.inf)
@@ -645,6 +657,31 @@ def check_im2col(f: Callable) -> bool:
     return _run_check(
         _name_of(f, "im2col"), f, cases, _im2col_reference, _same_array(),
         ("image", "kernel_height", "kernel_width"),
+    )
+
+
+def check_col2im(f: Callable) -> bool:
+    """f(cols, image_shape, kernel_height, kernel_width) -> (H, W): the adjoint of im2col.
+
+    cols (out_h * out_w, kh * kw) holds one window per row, in the layout of check_im2col;
+    every pixel receives the sum of the entries of all windows that contain it.
+    """
+    rng = np.random.default_rng(0)
+    cases = [
+        (np.ones((4, 4)), (3, 3), 2, 2),           # how many windows hold each pixel
+        (np.arange(24.0).reshape(6, 4), (3, 4), 2, 2),
+        (np.arange(6.0).reshape(6, 1), (2, 3), 1, 1),
+        (np.arange(12.0).reshape(2, 6), (3, 3), 2, 3),
+        (np.arange(9.0).reshape(1, 9), (3, 3), 3, 3),
+    ]
+    for _ in range(6):
+        h, w = (int(v) for v in rng.integers(2, 8, size=2))
+        kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+        cases.append((rng.normal(size=((h - kh + 1) * (w - kw + 1), kh * kw)).round(3),
+                      (h, w), kh, kw))
+    return _run_check(
+        _name_of(f, "col2im"), f, cases, _col2im_reference, _same_array(),
+        ("cols", "image_shape", "kernel_height", "kernel_width"),
     )
 
 

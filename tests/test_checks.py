@@ -159,6 +159,17 @@ def im2col(image, kh, kw):
     return np.array(rows)
 
 
+def col2im(cols, image_shape, kh, kw):
+    H, W = image_shape
+    image = np.zeros((H, W))
+    row = 0
+    for i in range(H - kh + 1):
+        for j in range(W - kw + 1):
+            image[i : i + kh, j : j + kw] += cols[row].reshape(kh, kw)
+            row += 1
+    return image
+
+
 def fft_convolve(image, kernel):
     shape = (image.shape[0] + kernel.shape[0] - 1, image.shape[1] + kernel.shape[1] - 1)
     return np.real(np.fft.ifft2(np.fft.fft2(image, shape) * np.fft.fft2(kernel, shape)))
@@ -299,6 +310,29 @@ def im2col_transposed(image, kh, kw):
     return im2col(image, kh, kw).T
 
 
+def col2im_overwrites(cols, image_shape, kh, kw):
+    """Assigns each window instead of adding it: overlapping windows lose their sum."""
+    H, W = image_shape
+    image = np.zeros((H, W))
+    row = 0
+    for i in range(H - kh + 1):
+        for j in range(W - kw + 1):
+            image[i : i + kh, j : j + kw] = cols[row].reshape(kh, kw)
+            row += 1
+    return image
+
+
+def col2im_averages(cols, image_shape, kh, kw):
+    counts = col2im(np.ones_like(cols), image_shape, kh, kw)
+    return col2im(cols, image_shape, kh, kw) / counts
+
+
+def col2im_column_major(cols, image_shape, kh, kw):
+    """Reads each window column by column (the transpose of exercise 1's layout)."""
+    flipped = np.array([c.reshape(kh, kw).T.ravel() for c in cols]).reshape(cols.shape)
+    return col2im(flipped, image_shape, kh, kw)
+
+
 def fft_convolve_circular(image, kernel):
     return np.real(np.fft.ifft2(np.fft.fft2(image) * np.fft.fft2(kernel, image.shape)))
 
@@ -344,6 +378,7 @@ CORRECT = [
     (checks.check_pool_backward, pool_backward),
     (checks.check_im2col, im2col),
     (checks.check_fft_convolve, fft_convolve),
+    (checks.check_col2im, col2im),
     (checks.check_best_hyperparameters, best_hyperparameters),
 ]
 
@@ -393,6 +428,10 @@ BROKEN = [
     (checks.check_pool_backward, pool_backward_to_all),
     (checks.check_im2col, im2col_column_major),
     (checks.check_im2col, im2col_transposed),
+    (checks.check_col2im, col2im_overwrites),
+    (checks.check_col2im, col2im_averages),
+    (checks.check_col2im, col2im_column_major),
+    (checks.check_col2im, lambda cols, shape, kh, kw: col2im(cols, shape, kh, kw).T),
     (checks.check_fft_convolve, fft_convolve_circular),
     (checks.check_fft_convolve, fft_convolve_complex),
     (checks.check_fft_convolve, fft_convolve_valid),
@@ -594,6 +633,19 @@ def test_chance_loss_reference_is_the_minimum_over_constant_predictions():
     assert math.isclose(loss, -np.mean(np.log(q[labels])))
     for other in rng.dirichlet(np.ones(4), size=200):
         assert -np.mean(np.log(other[labels])) >= loss
+
+
+def test_col2im_reference_is_the_transpose_of_im2col():
+    """<im2col(x), C> == <x, col2im(C)> for every x and C: col2im is im2col's adjoint."""
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        h, w = rng.integers(2, 8, size=2)
+        kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+        x = rng.normal(size=(h, w))
+        C = rng.normal(size=((h - kh + 1) * (w - kw + 1), kh * kw))
+        back = checks._col2im_reference(C, (h, w), kh, kw)
+        assert math.isclose(np.sum(im2col(x, kh, kw) * C), np.sum(x * back), rel_tol=1e-12)
+        np.testing.assert_array_equal(back, col2im(C, (h, w), kh, kw))
 
 
 def test_importing_checks_does_not_import_tensorflow():
