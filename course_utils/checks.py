@@ -23,8 +23,10 @@ verdict is the same every time (the stored notebooks are compared by nbval).
 References come from the package where it has one (``course_utils.convolution``,
 ``course_utils.schedulers``); they are imported inside each check, so importing this
 module stays cheap. Where the package has no function of exactly the exercise's form
-(conv/pool backward, single-image im2col, best hyper-parameters), a short private
-reference below computes it with numpy/scipy.
+(conv/pool backward, single-image im2col and col2im, best hyper-parameters, the loss of a
+constant prediction), a short private reference below computes it with numpy/scipy; where
+an exercise inverts a formula (the padding for a wanted output size, the smallest input of a
+chain of layers), the reference searches by brute force with the package's forward formula.
 """
 
 from __future__ import annotations
