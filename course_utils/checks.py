@@ -23,8 +23,10 @@ verdict is the same every time (the stored notebooks are compared by nbval).
 References come from the package where it has one (``course_utils.convolution``,
 ``course_utils.schedulers``); they are imported inside each check, so importing this
 module stays cheap. Where the package has no function of exactly the exercise's form
-(conv/pool backward, single-image im2col, best hyper-parameters), a short private
-reference below computes it with numpy/scipy.
+(conv/pool backward, single-image im2col and col2im, best hyper-parameters, the loss of a
+constant prediction), a short private reference below computes it with numpy/scipy; where
+an exercise inverts a formula (the padding for a wanted output size, the smallest input of a
+chain of layers), the reference searches by brute force with the package's forward formula.
 """
 
 from __future__ import annotations
@@ -151,6 +153,15 @@ def _same_ints(expected, got) -> str | None:
     return None
 
 
+def _same_int_or_none(expected, got) -> str | None:
+    """Compare an int answer exactly, where None is the answer "impossible"."""
+    if expected is None:
+        return None if got is None else f"no value works here, expected None, got {got!r}"
+    if got is None:
+        return "you returned None, but a value works here"
+    return _same_ints(expected, got)
+
+
 def _same_floats(expected, got) -> str | None:
     """Compare a tuple of floats (e.g. a chosen (eta, lambda))."""
     if not isinstance(got, (tuple, list)) or len(got) != len(expected):
@@ -263,11 +274,63 @@ def _im2col_reference(image, kernel_height, kernel_width):
     return windows.reshape(-1, kernel_height * kernel_width)
 
 
+def _col2im_reference(cols, image_shape, kernel_height, kernel_width):
+    """The adjoint of _im2col_reference: every row (one window) added back onto its pixels."""
+    height, width = image_shape
+    out_w = width - kernel_width + 1
+    image = np.zeros((height, width))
+    windows = np.asarray(cols, dtype=float).reshape(-1, kernel_height, kernel_width)
+    for row, window in enumerate(windows):
+        p, q = divmod(row, out_w)
+        image[p:p + kernel_height, q:q + kernel_width] += window
+    return image
+
+
 def _best_hyperparameters_reference(accuracy, etas, lambdas):
     """(eta, lambda) of the highest finite accuracy; NaN marks a diverged run."""
     scores = np.where(np.isfinite(accuracy), accuracy, -np.inf)
     i, j = np.unravel_index(np.argmax(scores), scores.shape)
     return float(etas[i]), float(lambdas[j])
+
+
+def _padding_for_output_reference(i, k, s, o):
+    """Smallest p >= 0 with conv_output_size(i, k, s, p) == o, by trying p = 0, 1, ...
+
+    The output size never decreases when p grows, so the search stops at the first p whose
+    output is larger than o (then no p gives o: None).
+    """
+    from course_utils.convolution import conv_output_size
+
+    p = max(0, -(-(k - i) // 2))  # the first p with which the kernel fits: i + 2p >= k
+    while (size := conv_output_size(i, k, s, p)) < o:
+        p += 1
+    return p if size == o else None
+
+
+def _chain_output_size(i, layers):
+    """Output size of a chain of (k, s, p) layers, or 0 if a kernel does not fit."""
+    from course_utils.convolution import conv_output_size
+
+    for k, s, p in layers:
+        if k > i + 2 * p:
+            return 0
+        i = conv_output_size(i, k, s, p)
+    return i
+
+
+def _smallest_input_reference(layers, o):
+    """Smallest input size i >= 1 whose output through the chain is o, by trying i = 1, 2, ..."""
+    i = 1
+    while _chain_output_size(i, layers) < o:
+        i += 1
+    return i
+
+
+def _chance_loss_reference(labels, n_classes):
+    """Best constant prediction q (the class frequencies) and its mean cross-entropy (nats)."""
+    q = np.bincount(np.asarray(labels), minlength=n_classes) / len(labels)
+    present = q > 0  # 0 * ln 0 = 0: an absent class costs nothing
+    return q, float(-np.sum(q[present] * np.log(q[present])))
 
 
 _SCHEDULER_DEFAULTS = {
@@ -422,6 +485,76 @@ def check_same_padding(f: Callable) -> bool:
     )
 
 
+def check_padding_for_output(f: Callable) -> bool:
+    """f(i, k, s, o) -> smallest p >= 0 with conv_output_size(i, k, s, p) == o, or None.
+
+    Relationship 6 solved for p: floor((i + 2p - k) / s) + 1 == o. None when no p works
+    (o too small for the input, or, with s = 1, the wrong parity).
+    """
+    cases = [(5, 3, 1, 5), (5, 3, 1, 3), (32, 3, 2, 16), (28, 5, 1, 28), (4, 5, 1, 2),
+             (7, 2, 3, 4), (10, 4, 3, 5), (5, 3, 1, 4), (6, 3, 2, 1), (28, 3, 1, 25),
+             (6, 3, 2, 2), (28, 5, 2, 14)]
+    rng = np.random.default_rng(0)
+    while len(cases) < 40:
+        i, k, s = (int(v) for v in rng.integers([1, 1, 1], [33, 8, 5]))
+        o = int(rng.integers(1, i // s + 5))
+        cases.append((i, k, s, o))
+    return _run_check(
+        _name_of(f, "padding_for_output"), f, cases, _padding_for_output_reference,
+        _same_int_or_none, ("i", "k", "s", "o"),
+    )
+
+
+def check_smallest_input(f: Callable) -> bool:
+    """f(layers, o) -> smallest input size i whose output through the layers is o.
+
+    layers: a list of (k, s, p) per layer along one axis (pooling: p = 0), every one with
+    2p < k, so that each layer's smallest output is 1 and every o >= 1 is reachable.
+    """
+    cases = [
+        ([(3, 1, 0)], 1),
+        ([(3, 1, 1)], 28),
+        ([(2, 2, 0)], 14),
+        ([(5, 1, 0), (2, 2, 0), (3, 1, 1), (2, 2, 0)], 5),   # notebook 03's worked chain
+        ([(3, 1, 0), (2, 2, 0), (3, 1, 0), (2, 2, 0)], 1),   # its receptive field: 10
+        ([(3, 2, 1), (3, 2, 1)], 4),
+        ([(7, 2, 3), (3, 2, 0), (3, 1, 1)], 3),
+    ]
+    rng = np.random.default_rng(0)
+    for _ in range(13):
+        layers = []
+        for _ in range(int(rng.integers(1, 5))):
+            k, s = (int(v) for v in rng.integers([1, 1], [8, 4]))
+            layers.append((k, s, int(rng.integers(0, (k + 1) // 2))))  # 2p < k
+        cases.append((layers, int(rng.integers(1, 9))))
+    return _run_check(
+        _name_of(f, "smallest_input"), f, cases, _smallest_input_reference, _same_ints,
+        ("layers (k, s, p)", "o"),
+    )
+
+
+def check_chance_loss(f: Callable) -> bool:
+    """f(labels, n_classes) -> (q, loss): the constant prediction with the lowest mean
+    cross-entropy on these labels (q[c] = share of class c) and that loss, in nats.
+    """
+    rng = np.random.default_rng(0)
+    cases = [
+        (np.array([0, 1]), 2),
+        (np.array([0, 0, 0, 1]), 2),
+        (np.arange(10), 10),
+        (np.array([0, 0, 1, 1, 2, 2]), 4),      # class 3 never occurs: 0 * ln 0 = 0
+        (np.array([3, 3, 3]), 5),               # one class only: the loss is 0
+        (np.array([5] * 5 + list(range(10))), 10),  # digit 5 makes up half of the labels
+    ]
+    for _ in range(8):
+        n_classes = int(rng.integers(2, 11))
+        cases.append((rng.integers(0, n_classes, size=int(rng.integers(1, 40))), n_classes))
+    return _run_check(
+        _name_of(f, "chance_loss"), f, cases, _chance_loss_reference,
+        _same_arrays(rtol=1e-9, atol=1e-12), ("labels", "n_classes"),
+    )
+
+
 def check_scheduler(cls: type, reference: str = "Adam", **hyper: float) -> bool:
     """Compare the student's scheduler class with ours over gradient sequences.
 
@@ -526,6 +659,31 @@ def check_im2col(f: Callable) -> bool:
     return _run_check(
         _name_of(f, "im2col"), f, cases, _im2col_reference, _same_array(),
         ("image", "kernel_height", "kernel_width"),
+    )
+
+
+def check_col2im(f: Callable) -> bool:
+    """f(cols, image_shape, kernel_height, kernel_width) -> (H, W): the adjoint of im2col.
+
+    cols (out_h * out_w, kh * kw) holds one window per row, in the layout of check_im2col;
+    every pixel receives the sum of the entries of all windows that contain it.
+    """
+    rng = np.random.default_rng(0)
+    cases = [
+        (np.ones((4, 4)), (3, 3), 2, 2),           # how many windows hold each pixel
+        (np.arange(24.0).reshape(6, 4), (3, 4), 2, 2),
+        (np.arange(6.0).reshape(6, 1), (2, 3), 1, 1),
+        (np.arange(12.0).reshape(2, 6), (3, 3), 2, 3),
+        (np.arange(9.0).reshape(1, 9), (3, 3), 3, 3),
+    ]
+    for _ in range(6):
+        h, w = (int(v) for v in rng.integers(2, 8, size=2))
+        kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+        cases.append((rng.normal(size=((h - kh + 1) * (w - kw + 1), kh * kw)).round(3),
+                      (h, w), kh, kw))
+    return _run_check(
+        _name_of(f, "col2im"), f, cases, _col2im_reference, _same_array(),
+        ("cols", "image_shape", "kernel_height", "kernel_width"),
     )
 
 

@@ -6,6 +6,7 @@ the formulas), independently of the package references the checks compare with.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -75,6 +76,25 @@ def same_padding_without_clipping(i, k, s):
     return total // 2, total - total // 2
 
 
+def padding_for_output(i, k, s, o):
+    # relationship 6 solved for p: (o - 1) s <= i + 2p - k <= (o - 1) s + s - 1
+    p = max(0, math.ceil(((o - 1) * s + k - i) / 2))
+    return p if (i + 2 * p - k) // s + 1 == o else None
+
+
+def smallest_input(layers, o):
+    # backwards through the layers: the smallest input of a layer with output o
+    for k, s, p in reversed(layers):
+        o = (o - 1) * s + k - 2 * p
+    return o
+
+
+def chance_loss(labels, n_classes):
+    q = np.array([np.mean(np.asarray(labels) == c) for c in range(n_classes)])
+    loss = -sum(share * math.log(share) for share in q if share > 0)
+    return q, loss
+
+
 class StudentAdam:
     def __init__(self, eta, rho, rho2):
         self.eta, self.rho, self.rho2 = eta, rho, rho2
@@ -139,6 +159,17 @@ def im2col(image, kh, kw):
     return np.array(rows)
 
 
+def col2im(cols, image_shape, kh, kw):
+    H, W = image_shape
+    image = np.zeros((H, W))
+    row = 0
+    for i in range(H - kh + 1):
+        for j in range(W - kw + 1):
+            image[i : i + kh, j : j + kw] += cols[row].reshape(kh, kw)
+            row += 1
+    return image
+
+
 def fft_convolve(image, kernel):
     shape = (image.shape[0] + kernel.shape[0] - 1, image.shape[1] + kernel.shape[1] - 1)
     return np.real(np.fft.ifft2(np.fft.fft2(image, shape) * np.fft.fft2(kernel, shape)))
@@ -154,6 +185,60 @@ def best_hyperparameters(accuracy, etas, lambdas):
 
 
 # ----------------------------------------------------------------------------- typical mistakes
+def padding_for_output_never_none(i, k, s, o):
+    """Forgets that no p may work: returns the smallest p with output >= o."""
+    return max(0, math.ceil(((o - 1) * s + k - i) / 2))
+
+
+def padding_for_output_negative(i, k, s, o):
+    """Forgets p >= 0: a too small o gets a negative padding instead of None."""
+    p = math.ceil(((o - 1) * s + k - i) / 2)
+    return p if (i + 2 * p - k) // s + 1 == o else None
+
+
+def padding_for_output_total(i, k, s, o):
+    """Solves for the total number of zeros, not the zeros on each side."""
+    p = max(0, (o - 1) * s + k - i)
+    return p if (i + p - k) // s + 1 == o else None
+
+
+def smallest_input_forwards(layers, o):
+    """Walks the layers in the order of the forward pass."""
+    for k, s, p in layers:
+        o = (o - 1) * s + k - 2 * p
+    return o
+
+
+def smallest_input_without_padding(layers, o):
+    return smallest_input([(k, s, 0) for k, s, _ in layers], o)
+
+
+def smallest_input_o_times_s(layers, o):
+    for k, s, p in reversed(layers):
+        o = o * s + k - 2 * p - 1
+    return o
+
+
+def chance_loss_uniform(labels, n_classes):
+    return np.full(n_classes, 1 / n_classes), math.log(n_classes)
+
+
+def chance_loss_bits(labels, n_classes):
+    q, loss = chance_loss(labels, n_classes)
+    return q, loss / math.log(2)
+
+
+def chance_loss_nan_for_absent_classes(labels, n_classes):
+    q, _ = chance_loss(labels, n_classes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return q, float(-np.sum(q * np.log(q)))
+
+
+def chance_loss_present_classes_only(labels, n_classes):
+    q, loss = chance_loss(labels, n_classes)
+    return q[q > 0], loss
+
+
 class AdamWithoutBiasCorrection(StudentAdam):
     def update_change(self, gradient):
         self.m = self.rho * self.m + (1 - self.rho) * gradient
@@ -225,6 +310,29 @@ def im2col_transposed(image, kh, kw):
     return im2col(image, kh, kw).T
 
 
+def col2im_overwrites(cols, image_shape, kh, kw):
+    """Assigns each window instead of adding it: overlapping windows lose their sum."""
+    H, W = image_shape
+    image = np.zeros((H, W))
+    row = 0
+    for i in range(H - kh + 1):
+        for j in range(W - kw + 1):
+            image[i : i + kh, j : j + kw] = cols[row].reshape(kh, kw)
+            row += 1
+    return image
+
+
+def col2im_averages(cols, image_shape, kh, kw):
+    counts = col2im(np.ones_like(cols), image_shape, kh, kw)
+    return col2im(cols, image_shape, kh, kw) / counts
+
+
+def col2im_column_major(cols, image_shape, kh, kw):
+    """Reads each window column by column (the transpose of exercise 1's layout)."""
+    flipped = np.array([c.reshape(kh, kw).T.ravel() for c in cols]).reshape(cols.shape)
+    return col2im(flipped, image_shape, kh, kw)
+
+
 def fft_convolve_circular(image, kernel):
     return np.real(np.fft.ifft2(np.fft.fft2(image) * np.fft.fft2(kernel, image.shape)))
 
@@ -261,12 +369,16 @@ CORRECT = [
     (checks.check_conv2d_matrix, conv2d_matrix),
     (checks.check_conv_output_size, conv_output_size),
     (checks.check_same_padding, same_padding),
+    (checks.check_padding_for_output, padding_for_output),
+    (checks.check_smallest_input, smallest_input),
+    (checks.check_chance_loss, chance_loss),
     (checks.check_scheduler, StudentAdam),
     (lambda cls: checks.check_scheduler(cls, "Momentum", eta=0.05, momentum=0.8), StudentMomentum),
     (checks.check_conv_backward, conv_backward),
     (checks.check_pool_backward, pool_backward),
     (checks.check_im2col, im2col),
     (checks.check_fft_convolve, fft_convolve),
+    (checks.check_col2im, col2im),
     (checks.check_best_hyperparameters, best_hyperparameters),
 ]
 
@@ -291,6 +403,18 @@ BROKEN = [
     (checks.check_same_padding, lambda i, k, s: ((k - 1) // 2, (k - 1) // 2)),
     (checks.check_same_padding, lambda i, k, s: sum(same_padding(i, k, s))),  # total only
     (checks.check_same_padding, same_padding_without_clipping),
+    (checks.check_padding_for_output, padding_for_output_never_none),
+    (checks.check_padding_for_output, padding_for_output_negative),
+    (checks.check_padding_for_output, padding_for_output_total),
+    (checks.check_padding_for_output, lambda i, k, s, o: (i + 2 * 0 - k) // s + 1),
+    (checks.check_smallest_input, smallest_input_forwards),
+    (checks.check_smallest_input, smallest_input_without_padding),
+    (checks.check_smallest_input, smallest_input_o_times_s),
+    (checks.check_chance_loss, chance_loss_uniform),
+    (checks.check_chance_loss, chance_loss_bits),
+    (checks.check_chance_loss, chance_loss_nan_for_absent_classes),
+    (checks.check_chance_loss, chance_loss_present_classes_only),
+    (checks.check_chance_loss, lambda labels, n_classes: chance_loss(labels, n_classes)[1]),
     (checks.check_scheduler, AdamWithoutBiasCorrection),
     (checks.check_scheduler, AdamCountingEpochs),
     (checks.check_scheduler, AdamResetKeepsMoments),
@@ -304,6 +428,10 @@ BROKEN = [
     (checks.check_pool_backward, pool_backward_to_all),
     (checks.check_im2col, im2col_column_major),
     (checks.check_im2col, im2col_transposed),
+    (checks.check_col2im, col2im_overwrites),
+    (checks.check_col2im, col2im_averages),
+    (checks.check_col2im, col2im_column_major),
+    (checks.check_col2im, lambda cols, shape, kh, kw: col2im(cols, shape, kh, kw).T),
     (checks.check_fft_convolve, fft_convolve_circular),
     (checks.check_fft_convolve, fft_convolve_complex),
     (checks.check_fft_convolve, fft_convolve_valid),
@@ -350,7 +478,8 @@ def test_unanswered_exercise_says_not_answered_yet(check, capsys):
         def __init__(self, *args, **kwargs):
             raise NotImplementedError()
 
-    student = MyScheduler if check in (checks.check_scheduler, CORRECT[8][0]) else my_answer
+    momentum = next(c for c, a in CORRECT if a is StudentMomentum)
+    student = MyScheduler if check in (checks.check_scheduler, momentum) else my_answer
     assert check(student) is False
     out = capsys.readouterr().out
     assert out == f"… {student.__name__}: not answered yet (the function still raises NotImplementedError)\n"
@@ -468,6 +597,55 @@ def test_im2col_and_best_hyperparameter_references_match_loops():
     etas, lambdas = np.array([1e-3, 1e-2, 1e-1]), np.array([0.0, 1e-3])
     assert checks._best_hyperparameters_reference(accuracy, etas, lambdas) == (0.1, 1e-3)
     assert best_hyperparameters(accuracy, etas, lambdas) == (0.1, 1e-3)
+
+
+def test_padding_for_output_reference_is_relationship_6_solved_for_p():
+    """Over a grid, the search and the closed form agree, and the answer does what it says."""
+    impossible = 0
+    for i, k, s, o in itertools.product(range(1, 21), range(1, 8), range(1, 5), range(1, 16)):
+        p = checks._padding_for_output_reference(i, k, s, o)
+        assert p == padding_for_output(i, k, s, o), (i, k, s, o)
+        if p is None:
+            impossible += 1
+            assert all(k > i + 2 * q or (i + 2 * q - k) // s + 1 != o for q in range(20))
+        else:
+            assert conv_output_size(i, k, s, p) == o
+            assert all(k > i + 2 * q or conv_output_size(i, k, s, q) != o for q in range(p))
+    assert impossible > 0  # the grid holds cases where no padding works
+
+
+def test_smallest_input_without_padding_is_the_receptive_field():
+    """With p = 0 and o = 1 the smallest input is the field size r of notebook 03's recurrence."""
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        layers = [(int(k), int(s), 0) for k, s in rng.integers([1, 1], [6, 4], size=(int(rng.integers(1, 6)), 2))]
+        r, j = 1, 1
+        for k, s, _ in layers:
+            r, j = r + (k - 1) * j, j * s
+        assert checks._smallest_input_reference(layers, 1) == r == smallest_input(layers, 1)
+
+
+def test_chance_loss_reference_is_the_minimum_over_constant_predictions():
+    """No other constant prediction q' has a lower mean cross-entropy than the reference's q."""
+    rng = np.random.default_rng(4)
+    labels = np.array([0, 0, 0, 1, 2, 2])
+    q, loss = checks._chance_loss_reference(labels, 4)
+    assert math.isclose(loss, -np.mean(np.log(q[labels])))
+    for other in rng.dirichlet(np.ones(4), size=200):
+        assert -np.mean(np.log(other[labels])) >= loss
+
+
+def test_col2im_reference_is_the_transpose_of_im2col():
+    """<im2col(x), C> == <x, col2im(C)> for every x and C: col2im is im2col's adjoint."""
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        h, w = rng.integers(2, 8, size=2)
+        kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+        x = rng.normal(size=(h, w))
+        C = rng.normal(size=((h - kh + 1) * (w - kw + 1), kh * kw))
+        back = checks._col2im_reference(C, (h, w), kh, kw)
+        assert math.isclose(np.sum(im2col(x, kh, kw) * C), np.sum(x * back), rel_tol=1e-12)
+        np.testing.assert_array_equal(back, col2im(C, (h, w), kh, kw))
 
 
 def test_importing_checks_does_not_import_tensorflow():
