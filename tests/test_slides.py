@@ -7,6 +7,7 @@ is not installed).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -51,6 +52,23 @@ def test_every_cell_has_slide_metadata_for_a_projector(path):
     assert len(shown) > len(nb.cells) / 2, f"{path.name}: most cells are skipped"
     rise = nb.metadata.get("rise", {})
     assert rise.get("theme") == "white", "RISE's default theme fetches web fonts"
+
+
+def _slide_layout():
+    spec = importlib.util.spec_from_file_location("slide_layout", ROOT / "tools" / "slide_layout.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_slide_layout_is_what_tools_slide_layout_gives(path):
+    """A cell added or moved without re-running the layout tool lands on the wrong slide."""
+    layout = _slide_layout()
+    nb = nbformat.read(path, as_version=4)
+    assert not layout.split_long_markdown(nb), f"{path.name}: run tools/slide_layout.py"
+    stored = [_slide_type(c) for c in nb.cells]
+    assert stored == layout.slide_types(nb), f"{path.name}: run tools/slide_layout.py"
 
 
 # --- static decks from `make slides` -----------------------------------------------------------
