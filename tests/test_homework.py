@@ -44,7 +44,7 @@ def executed_copies(student_dir) -> dict[str, nbformat.NotebookNode]:
     """Every student copy executed top to bottom (errors allowed), two notebooks at a time."""
     paths = [student_dir / path.name for path in NOTEBOOKS]
     context = multiprocessing.get_context("spawn")
-    # What matters here is that the copies run, not their numbers: notebook 06's grid
+    # What matters here is that the copies run, not their numbers: notebook 07's grid
     # trains each model for 2 epochs instead of 40 (the README documents the variable).
     saved = os.environ.get("COURSE_GRID_EPOCHS")
     os.environ["COURSE_GRID_EPOCHS"] = "2"
