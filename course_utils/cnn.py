@@ -8,7 +8,7 @@
     scores = cnn.fit(X, t, epochs=10, batches=10, X_val=X_val, t_val=t_val)
 
 Images are (N, C, H, W) arrays, targets (N, output nodes) arrays (one-hot for classes,
-see course_utils.data.onehot). Notebook 04 trains this model on MNIST.
+see course_utils.data.onehot). Notebook 05 trains this model on MNIST.
 
 What the model promises:
   - Mistakes raise ValueError/TypeError saying what to fix, before anything changes:
@@ -20,7 +20,7 @@ What the model promises:
     scheduler, so Adam's moments of one array never mix with another's.
   - fit(parallel=True) splits each mini-batch in two halves computed at the same time on
     two threads, with the gradients combined exactly (course_utils/parallel.py). It pays
-    only on some machines (notebook 05, section 7), so by default batches stay whole.
+    only on some machines (notebook 06, section 7), so by default batches stay whole.
   - Each training step is applied atomically: all changes are computed, then all
     assigned. Ctrl-C (KeyboardInterrupt) stops training with the weights of the last
     complete step and returns the scores so far.
@@ -366,7 +366,7 @@ class CNN:
         progress : show a tqdm progress bar (stderr) with the latest scores.
         parallel : True splits each mini-batch of at least parallel.PARALLEL_MIN_BATCH images
             in two halves computed at the same time on two threads, the gradient being
-            combined exactly (course_utils/parallel.py, notebook 05 section 7); the results
+            combined exactly (course_utils/parallel.py, notebook 06 section 7); the results
             then differ from parallel=False only by rounding. Whether it is faster depends on
             the machine, so the default keeps every batch whole, on one thread. Batches are
             never split when the cost or a layer's function is your own (it might mix the

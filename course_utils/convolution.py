@@ -5,7 +5,7 @@ Read top to bottom:
   padding_amounts, pad_input, im2col, col2im         batches (N, C, H, W) for the layers
   toeplitz_matrix, conv2d_matrix                     convolution as a matrix (notebook 02)
   separable_factors                                  rank-1 kernels = outer(column, row)
-  convolve2d, cross_correlate2d                      one image, five methods (notebooks 01, 05)
+  convolve2d, cross_correlate2d                      one image, five methods (notebooks 01, 06)
 
 Conventions: images are (H, W), batches (N, C, H, W); "convolution" flips the
 kernel, "cross-correlation" (what CNN layers compute) does not.

@@ -7,7 +7,7 @@ tests/test_layers.py), computed without Python loops over images, channels or pi
   Pooling2DLayerOPT       loops over the kh*kw offsets of a window, not its out_h*out_w positions
 
 Read layers.py first; this file is about how to make the same numbers fast
-(notebook 05 measures both).
+(notebook 06 measures both).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Convolution2DLayerOPT(Convolution2DLayer):
     (C, F) @ dZ product per kernel tap (a, b), added onto the pixels that tap read (col2im
     fused with the product, which adds up the pixels shared by overlapping windows).
     No Python loop runs over images, channels or pixels; only over the kh*kw taps.
-    Notebook 05 explains im2col and measures this layer against the loop version.
+    Notebook 06 explains im2col and measures this layer against the loop version.
     """
 
     def _kernel_matrix(self, kernel: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Keras side of the course: a quiet TensorFlow import and the model builders of notebook 06.
+"""Keras side of the course: a quiet TensorFlow import and the model builders of notebook 07.
 
 This is the only module of the package that imports TensorFlow; `import course_utils`
 does not, so notebooks that never touch Keras start in a fraction of a second.
@@ -38,7 +38,7 @@ def _import_keras_quietly():
 tf, keras = _import_keras_quietly()
 
 
-# ----------------------------------------------------------------------------- notebook 06
+# ----------------------------------------------------------------------------- notebook 07
 # These imports sit below the quiet import block on purpose: it must stay first and intact.
 import logging
 import math
@@ -80,7 +80,7 @@ class _DropRetracingWarnings(logging.Filter):
 
 logging.getLogger("tensorflow").addFilter(_DropRetracingWarnings())
 
-#: Epochs of every run of notebook 06's grid unless the environment variable below says otherwise.
+#: Epochs of every run of notebook 07's grid unless the environment variable below says otherwise.
 DEFAULT_GRID_EPOCHS = 40
 #: Name of the environment variable that shrinks (or grows) the grid's epochs, e.g. for CI.
 GRID_EPOCHS_VARIABLE = "COURSE_GRID_EPOCHS"
@@ -90,7 +90,7 @@ def grid_epochs(default: int = DEFAULT_GRID_EPOCHS) -> int:
     """Epochs per grid run: the integer in $COURSE_GRID_EPOCHS if it is set, else `default`.
 
     CI, or a student on a slow laptop, runs e.g. `COURSE_GRID_EPOCHS=5 make test` to train
-    every model of the grid for 5 epochs instead of the full number. Notebook 06's checked
+    every model of the grid for 5 epochs instead of the full number. Notebook 07's checked
     outputs hold for any value >= 2 (one diverging run needs a second epoch to blow up).
     """
     default = positive_int("default", default)

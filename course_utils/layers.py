@@ -1,7 +1,8 @@
 """The layers of our CNN, readable: each computes forward(X) and, right beside it, backward(dA).
 
 Images are batches of shape (N, C, H, W): N images, C channels, height H, width W.
-Every layer follows one small interface (notebook 04 builds a CNN from them):
+Every layer follows one small interface (notebook 04 builds and checks them,
+notebook 05 builds a CNN from them):
 
     A  = layer.forward(X)     output of the layer
     dX = layer.backward(dA)   gradient of the loss w.r.t. X, given dA = dLoss/dA;

@@ -10,7 +10,7 @@ model's layers. With split=True a mini-batch of at least PARALLEL_MIN_BATCH imag
 in two halves whose passes run at the same time, the second on a worker thread through
 shallow copies of the layers, and the gradients are combined exactly; the prediction
 chunks are shared between the two threads the same way. Whether that pays depends on
-the machine (free cores, memory bandwidth, what else runs): notebook 05, section 7,
+the machine (free cores, memory bandwidth, what else runs): notebook 06, section 7,
 measures it, and `make bench` prints it. fit therefore keeps batches whole by default.
 
 Every function here runs its matrix products on one BLAS thread (one_blas_thread).
@@ -41,7 +41,7 @@ __all__ = [
 #: training step instead of several times more (benchmarks/bench_memory.py)
 PREDICT_BATCH_SIZE = 64
 #: Passes(split=True) splits mini-batches of at least this many images in two halves.
-#: Measured on 2 cores (notebook 05's network): batches of 16 ran slower split than whole,
+#: Measured on 2 cores (notebook 06's network): batches of 16 ran slower split than whole,
 #: 32 faster. Changing it changes which batches are split, hence the rounding of results.
 PARALLEL_MIN_BATCH = 32
 

@@ -317,8 +317,8 @@ def show_kernel_positions(
     return fig, ax
 
 
-# ----------------------------------------------------------------------------- notebook 04
-# Training a CNN: optimiser paths, learning curves, confusion matrix (added by notebook 04).
+# ----------------------------------------------------------------------------- notebooks 04, 05
+# Training a CNN: optimiser paths (notebook 04), learning curves, confusion matrix (notebook 05).
 
 __all__ += [
     "plot_confusion_matrix",

@@ -1,4 +1,4 @@
-"""Tests of course_utils.keras_models: the Keras CNN builder and the grid search of notebook 06."""
+"""Tests of course_utils.keras_models: the Keras CNN builder and the grid search of notebook 07."""
 
 from __future__ import annotations
 

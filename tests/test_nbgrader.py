@@ -32,7 +32,7 @@ SOLUTION = "### BEGIN SOLUTION"
 STUB = re.compile(r"# YOUR CODE HERE\n(\s*)raise NotImplementedError\(\)")
 CHECK_SOURCE = re.compile(
     r"from course_utils\.checks import (check_\w+), points\n\npoints\(\1\((\w+)[,)]")
-# Notebook 06's grid: 1 epoch per model is enough to run the notebook (README).
+# Notebook 07's grid: 1 epoch per model is enough to run the notebook (README).
 FAST = {"COURSE_GRID_EPOCHS": "1", "MAKEFLAGS": ""}
 
 

@@ -1,4 +1,5 @@
-"""Tests for the plot helpers notebook 04 added at the end of course_utils/plotting.py.
+"""Tests for the plot helpers of notebooks 04 and 05 (the optimiser paths, learning curves,
+confusion matrix and image grids the former notebook 04 added to course_utils/plotting.py).
 
 Proposed as tests/test_plotting_nb04.py (or to be merged into tests/test_plotting.py).
 """

@@ -16,7 +16,7 @@ from course_utils.layers import (
 from course_utils.receptive_field import gradient_support, receptive_field
 
 
-def notebook04_cnn() -> CNN:
+def notebook05_cnn() -> CNN:
     """conv 3x3 same -> max pool 2/2 -> conv 3x3 same -> max pool 2/2 -> dense (untrained)."""
     cnn = CNN(seed=0)
     cnn.add_Convolution2DLayer(1, 16, 3, 3)
@@ -29,10 +29,10 @@ def notebook04_cnn() -> CNN:
     return cnn
 
 
-def test_notebook04_network_by_hand():
+def test_notebook05_network_by_hand():
     # r: 1 -> 1+2*1 = 3 -> 3+1*1 = 4 -> 4+2*2 = 8 -> 8+1*2 = 10; j: 1, 2, 2, 4;
     # start: "same" pads one zero before each conv: 0 -> -1 -> -1 -> -1-1*2 = -3 -> -3
-    fields = receptive_field(notebook04_cnn(), (1, 28, 28))
+    fields = receptive_field(notebook05_cnn(), (1, 28, 28))
     assert [f.size for f in fields] == [(3, 3), (4, 4), (8, 8), (10, 10)]
     assert [f.jump for f in fields] == [(1, 1), (2, 2), (2, 2), (4, 4)]
     assert [f.start for f in fields] == [(-1, -1), (-1, -1), (-3, -3), (-3, -3)]
@@ -45,7 +45,7 @@ def test_notebook04_network_by_hand():
 
 
 def test_a_cnn_and_its_list_of_layers_give_the_same_fields():
-    cnn = notebook04_cnn()
+    cnn = notebook05_cnn()
     assert receptive_field(cnn, (1, 28, 28)) == receptive_field(cnn.layers, (1, 28, 28))
     assert receptive_field(cnn.layers[:2], (1, 28, 28)) == receptive_field(cnn, (1, 28, 28))[:2]
 
@@ -53,7 +53,7 @@ def test_a_cnn_and_its_list_of_layers_give_the_same_fields():
 # Architectures with strides, asymmetric "same" padding (even kernels, strides > 1),
 # explicit and rectangular padding, overlapping pooling and rectangular kernels.
 ARCHITECTURES = {
-    "notebook 04": (notebook04_cnn().layers[:4], (1, 28, 28)),
+    "notebook 05": (notebook05_cnn().layers[:4], (1, 28, 28)),
     "strided same, even kernels": (
         [Convolution2DLayerOPT(2, 3, 4, 4, 2, 2, "same"),
          Convolution2DLayer(3, 2, 2, 2, 1, 1, "same"),
@@ -155,16 +155,16 @@ def test_layers_after_flatten_are_left_out():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: receptive_field(notebook04_cnn(), (28, 28)), "input_shape"),
-        (lambda: receptive_field(notebook04_cnn(), (1, 28, 0)), "input_shape"),
-        (lambda: receptive_field(notebook04_cnn(), (3, 28, 28)), "channel"),
+        (lambda: receptive_field(notebook05_cnn(), (28, 28)), "input_shape"),
+        (lambda: receptive_field(notebook05_cnn(), (1, 28, 0)), "input_shape"),
+        (lambda: receptive_field(notebook05_cnn(), (3, 28, 28)), "channel"),
         (lambda: receptive_field([Convolution2DLayerOPT(1, 1, 5, 5, pad="valid")], (1, 4, 4)),
          "layer 0"),
         (lambda: receptive_field([FlattenLayer()], (1, 4, 4)), "no convolution"),
-        (lambda: receptive_field(notebook04_cnn(), (1, 28, 28))[0].bounds(28, 0), "i must"),
-        (lambda: receptive_field(notebook04_cnn(), (1, 28, 28))[3].mask(0, -1), "j must"),
-        (lambda: gradient_support(notebook04_cnn(), (1, 28, 28), 4, (0, 0)), "layer must"),
-        (lambda: gradient_support(notebook04_cnn(), (1, 28, 28), 3, (7, 0)), "i must"),
+        (lambda: receptive_field(notebook05_cnn(), (1, 28, 28))[0].bounds(28, 0), "i must"),
+        (lambda: receptive_field(notebook05_cnn(), (1, 28, 28))[3].mask(0, -1), "j must"),
+        (lambda: gradient_support(notebook05_cnn(), (1, 28, 28), 4, (0, 0)), "layer must"),
+        (lambda: gradient_support(notebook05_cnn(), (1, 28, 28), 3, (7, 0)), "i must"),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_parameter(call, match):

@@ -1,11 +1,11 @@
-"""Spread of notebook 06's trained-network checks over seeds, for setting their thresholds.
+"""Spread of notebook 07's trained-network checks over seeds, for setting their thresholds.
 
     OPENBLAS_CORETYPE=Sandybridge TF_ENABLE_ONEDNN_OPTS=0 \
-        .venv/bin/python tools/threshold_spread_06.py 2024 1 2 3
+        .venv/bin/python tools/threshold_spread_07.py 2024 1 2 3
 
 Prints one JSON line per seed: the Keras test accuracy at (eta, lambda) = (0.1, 1e-5), the
 grid's best cell, and at (0.1, 1e-2), and the from-scratch twin's test and training
-accuracy at (0.1, 1e-5), as notebook 06 trains them (40 epochs, batches of 32).
+accuracy at (0.1, 1e-5), as notebook 07 trains them (40 epochs, batches of 32).
 """
 
 import json

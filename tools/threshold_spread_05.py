@@ -1,9 +1,9 @@
-"""Spread of notebook 04's trained-network checks over seeds, for setting their thresholds.
+"""Spread of notebook 05's trained-network checks over seeds, for setting their thresholds.
 
     OPENBLAS_CORETYPE=Sandybridge TF_ENABLE_ONEDNN_OPTS=0 \
-        .venv/bin/python tools/threshold_spread_04.py 2023 1 2 3 4 5
+        .venv/bin/python tools/threshold_spread_05.py 2023 1 2 3 4 5
 
-Trains notebook 04's networks as its cells do (same split, same settings), once per seed,
+Trains notebook 05's networks as its cells do (same split, same settings), once per seed,
 and prints one JSON line per seed: held-out accuracy of our digit CNN (`ours`), of its Keras
 twin (`keras`), of the lecture's untraditional network (`odd`) and of the 3-versus-8 network
 (`binary`). Run it under two or more kernels (tools/other_kernel.py names one); a check in
