@@ -724,3 +724,96 @@ def check_best_hyperparameters(f: Callable) -> bool:
         _name_of(f, "best_hyperparameters"), f, cases, _best_hyperparameters_reference,
         _same_floats, ("accuracy", "etas", "lambdas"),
     )
+
+
+def _parameter_count_reference(input_shape, layers):
+    """Per-layer trainable parameters, read from a course_utils CNN built from `layers`."""
+    from course_utils.cnn import CNN, _parameter_count
+
+    cnn = CNN(seed=0)
+    channels = input_shape[0]
+    for layer in layers:
+        if layer[0] == "conv":
+            _, feature_maps, k, s, pad = layer
+            cnn.add_Convolution2DLayer(channels, feature_maps, k, k, v_stride=s, h_stride=s, pad=pad)
+            channels = feature_maps
+        elif layer[0] == "pool":
+            cnn.add_PoolingLayer(layer[1], layer[1], v_stride=layer[2], h_stride=layer[2])
+        elif layer[0] == "flatten":
+            cnn.add_FlattenLayer()
+        else:
+            cnn.add_FullyConnectedLayer(layer[1])
+    shapes = [tuple(input_shape)] + cnn._shapes(tuple(input_shape))
+    return [_parameter_count(layer, shape) for layer, shape in zip(cnn.layers, shapes)]
+
+
+def _same_int_list(expected: list, got) -> str | None:
+    """Compare a list of ints exactly, naming the first layer whose count is wrong."""
+    if got is None:
+        return "your function returned None (is a `return` missing?)"
+    if not isinstance(got, (list, tuple)) or len(got) != len(expected):
+        return f"expected a list of {len(expected)} ints (one per layer), got {got!r}"
+    for index, (e, g) in enumerate(zip(expected, got)):
+        if isinstance(g, bool) or not isinstance(g, (int, np.integer)):
+            return f"layer {index}: expected an int, got {type(g).__name__} {g!r}"
+        if g != e:
+            return f"layer {index}: {g} parameters, expected {e}"
+    return None
+
+
+def check_parameter_count(f: Callable) -> bool:
+    """f(input_shape, layers) -> list of the trainable parameters of each layer.
+
+    input_shape: (C, H, W) of one image. layers: tuples ("conv", feature_maps, k, stride,
+    pad) with a square k x k kernel and pad "same" or "valid"; ("pool", k, stride);
+    ("flatten",); ("dense", nodes). Compared with a course_utils CNN built from them.
+    """
+    digit_cnn = [("conv", 16, 3, 1, "same"), ("pool", 2, 2), ("conv", 32, 3, 1, "same"),
+                 ("pool", 2, 2), ("flatten",), ("dense", 128), ("dense", 10)]
+    cases = [
+        ((1, 4, 4), [("conv", 2, 3, 1, "valid")]),
+        ((1, 4, 4), [("conv", 2, 3, 1, "same"), ("pool", 2, 2), ("flatten",), ("dense", 3)]),
+        ((3, 5, 5), [("conv", 4, 3, 1, "valid"), ("flatten",), ("dense", 2)]),
+        ((1, 7, 7), [("conv", 2, 3, 2, "same"), ("flatten",), ("dense", 5)]),
+        ((2, 9, 9), [("conv", 3, 3, 2, "valid"), ("pool", 2, 1), ("flatten",), ("dense", 4)]),
+        ((1, 28, 28), digit_cnn),
+    ]
+    rng = np.random.default_rng(0)
+    while len(cases) < 20:
+        channels, size = int(rng.integers(1, 4)), int(rng.integers(8, 33))
+        layers = []
+        for _ in range(int(rng.integers(1, 4))):
+            k, s = int(rng.integers(1, 6)), int(rng.integers(1, 3))
+            layers.append(("conv", int(rng.integers(1, 9)), k, s, ("same", "valid")[int(rng.integers(2))]))
+            if rng.random() < 0.6:
+                layers.append(("pool", int(rng.integers(2, 4)), int(rng.integers(1, 4))))
+        layers += [("flatten",), ("dense", int(rng.integers(1, 40))), ("dense", 10)]
+        try:
+            _parameter_count_reference((channels, size, size), layers)
+        except ValueError:  # a kernel or window larger than what reaches it
+            continue
+        cases.append(((channels, size, size), layers))
+    return _run_check(
+        _name_of(f, "parameter_count"), f, cases, _parameter_count_reference, _same_int_list,
+        ("input_shape", "layers"), reference_label="CNN(...).summary(input_shape) of these layers",
+    )
+
+
+def check_shift(f: Callable) -> bool:
+    """f(image, dy, dx) -> the 2D image moved dy pixels down and dx right, zeros shifted in.
+
+    Compared with course_utils.data.shift_images; shifts are smaller than the image.
+    """
+    from course_utils.data import shift_images
+
+    square = np.arange(1.0, 10.0).reshape(3, 3)
+    cases = [(square, 0, 0), (square, 1, 0), (square, 0, 1), (square, -1, 0), (square, 0, -1),
+             (square, 1, -2), (np.arange(1.0, 13.0).reshape(3, 4), -2, 3)]
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        height, width = (int(v) for v in rng.integers(2, 8, size=2))
+        cases.append((rng.normal(size=(height, width)).round(3),
+                      int(rng.integers(-height + 1, height)), int(rng.integers(-width + 1, width))))
+    return _run_check(
+        _name_of(f, "shift"), f, cases, shift_images, _same_array(rtol=0, atol=0), ("image", "dy", "dx"),
+    )

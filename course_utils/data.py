@@ -6,6 +6,8 @@
 - ``load_photo()`` / ``photo_path()``: a 427 x 640 colour photo (``data/china.jpg``, a copy
   of scikit-learn's sample image) for the filtering examples.
 - ``load_digits()``: scikit-learn's 1,797 small 8 x 8 digits, ``(N, 1, 8, 8)``.
+- ``shift_images(X, dy, dx)``: images moved by whole pixels, zeros shifted in (notebook 05's
+  test of what pooling makes invariant).
 
 Paths come from ``DATA_DIR``, found from this file, so notebooks work from any
 directory. Provenance and licences of every file: ``data/README.md``.
@@ -20,7 +22,7 @@ import numpy as np
 
 from ._validation import positive_int
 
-__all__ = ["DATA_DIR", "load_digits", "load_mnist", "load_photo", "onehot", "photo_path"]
+__all__ = ["DATA_DIR", "load_digits", "load_mnist", "load_photo", "onehot", "photo_path", "shift_images"]
 
 #: the repository's data/ folder (next to the course_utils package)
 DATA_DIR: Path = Path(__file__).resolve().parent.parent / "data"
@@ -152,6 +154,35 @@ def onehot(labels, n_classes: int | None = None, dtype=np.float64) -> np.ndarray
 
 
 # ----------------------------------------------------------------------------- images
+
+
+def shift_images(X, dy: int, dx: int) -> np.ndarray:
+    """Images moved by whole pixels along their last two axes, zeros shifted in.
+
+    X: (..., H, W), e.g. (N, C, H, W). dy > 0 moves the content down, dx > 0 to the right
+    (negative: up, left). Returns a new array of the same shape and dtype with
+    out[..., i, j] = X[..., i - dy, j - dx] where that pixel exists, else 0; pixels pushed
+    over the edge are lost (a shift by the full height or width leaves only zeros).
+    """
+    X = np.asarray(X)
+    if X.ndim < 2:
+        raise ValueError(f"X must have at least two axes (..., H, W), got shape {X.shape}.")
+    for name, value in (("dy", dy), ("dx", dx)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be a whole number of pixels (int), got {value!r}; "
+                            "round it first, e.g. int(round(value)).")
+    height, width = X.shape[-2:]
+    out = np.zeros_like(X)
+    if abs(dy) >= height or abs(dx) >= width:
+        return out
+
+    def part(d: int, n: int) -> tuple[slice, slice]:
+        # (where the pixels land, where they come from) along one axis
+        return (slice(d, n), slice(0, n - d)) if d >= 0 else (slice(0, n + d), slice(-d, n))
+
+    (to_rows, from_rows), (to_cols, from_cols) = part(int(dy), height), part(int(dx), width)
+    out[..., to_rows, to_cols] = X[..., from_rows, from_cols]
+    return out
 
 
 def photo_path() -> Path:

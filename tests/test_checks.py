@@ -361,6 +361,60 @@ def best_lowest(accuracy, etas, lambdas):
     return etas[i], lambdas[j]
 
 
+def parameter_count(input_shape, layers):
+    channels, height, width = input_shape
+    counts, n_in = [], None
+    for layer in layers:
+        if layer[0] == "conv":
+            _, maps, k, s, pad = layer
+            counts.append(channels * maps * k * k + maps)
+            if pad == "same":
+                height, width = -(-height // s), -(-width // s)
+            else:
+                height, width = (height - k) // s + 1, (width - k) // s + 1
+            channels = maps
+        elif layer[0] == "pool":
+            _, k, s = layer
+            height, width = (height - k) // s + 1, (width - k) // s + 1
+            counts.append(0)
+        elif layer[0] == "flatten":
+            n_in = channels * height * width
+            counts.append(0)
+        else:
+            counts.append(n_in * layer[1] + layer[1])
+            n_in = layer[1]
+    return counts
+
+
+def parameter_count_without_bias(input_shape, layers):
+    counts = parameter_count(input_shape, layers)
+    return [c - (layer[1] if layer[0] in ("conv", "dense") else 0) for c, layer in zip(counts, layers)]
+
+
+def parameter_count_ignoring_stride(input_shape, layers):
+    return parameter_count(input_shape, [(*layer[:3], 1, layer[4]) if layer[0] == "conv" else
+                                         ("pool", layer[1], 1) if layer[0] == "pool" else layer
+                                         for layer in layers])
+
+
+def parameter_count_same_as_valid(input_shape, layers):
+    return parameter_count(input_shape, [(*layer[:4], "valid") if layer[0] == "conv" else layer
+                                         for layer in layers])
+
+
+def parameter_count_total(input_shape, layers):
+    return sum(parameter_count(input_shape, layers))
+
+
+def shift(image, dy, dx):
+    out = np.zeros_like(image)
+    for i in range(image.shape[0]):
+        for j in range(image.shape[1]):
+            if 0 <= i - dy < image.shape[0] and 0 <= j - dx < image.shape[1]:
+                out[i, j] = image[i - dy, j - dx]
+    return out
+
+
 CORRECT = [
     (checks.check_convolve1d, convolve1d),
     (checks.check_convolve2d, convolve2d),
@@ -380,6 +434,8 @@ CORRECT = [
     (checks.check_fft_convolve, fft_convolve),
     (checks.check_col2im, col2im),
     (checks.check_best_hyperparameters, best_hyperparameters),
+    (checks.check_parameter_count, parameter_count),
+    (checks.check_shift, shift),
 ]
 
 BROKEN = [
@@ -438,6 +494,13 @@ BROKEN = [
     (checks.check_best_hyperparameters, best_ignoring_nan_badly),
     (checks.check_best_hyperparameters, best_swapped),
     (checks.check_best_hyperparameters, best_lowest),
+    (checks.check_parameter_count, parameter_count_without_bias),
+    (checks.check_parameter_count, parameter_count_ignoring_stride),
+    (checks.check_parameter_count, parameter_count_same_as_valid),
+    (checks.check_parameter_count, parameter_count_total),
+    (checks.check_shift, lambda image, dy, dx: np.roll(image, (dy, dx), axis=(0, 1))),
+    (checks.check_shift, lambda image, dy, dx: shift(image, dx, dy)),
+    (checks.check_shift, lambda image, dy, dx: shift(image, -dy, -dx)),
 ]
 
 

@@ -185,3 +185,43 @@ def test_digits_shapes_dtypes_and_ranges():
     assert X.shape == (1797, 1, 8, 8) and X.dtype == np.float64
     assert X.min() == 0.0 and X.max() == 1.0
     assert y.shape == (1797,) and y.dtype == np.int64 and set(np.unique(y)) == set(range(10))
+
+
+# ----------------------------------------------------------------------------- shift_images
+def test_shift_images_by_hand_on_a_3x3_image():
+    image = np.arange(1.0, 10.0).reshape(3, 3)
+    np.testing.assert_array_equal(data.shift_images(image, 1, 0),
+                                  [[0, 0, 0], [1, 2, 3], [4, 5, 6]])
+    np.testing.assert_array_equal(data.shift_images(image, 0, -1),
+                                  [[2, 3, 0], [5, 6, 0], [8, 9, 0]])
+    np.testing.assert_array_equal(data.shift_images(image, -2, 2),
+                                  [[0, 0, 7], [0, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(data.shift_images(image, 0, 0), image)
+
+
+@pytest.mark.parametrize("dy, dx", [(1, 0), (0, 2), (-1, 1), (2, -2), (-3, -1), (5, 0), (0, -7), (-6, 0), (0, 9)])
+def test_shift_images_matches_scipy_ndimage_shift_with_zero_fill(dy, dx):
+    from scipy.ndimage import shift
+
+    X = np.random.default_rng(0).normal(size=(2, 3, 5, 7)).astype(np.float32)
+    got = data.shift_images(X, dy, dx)
+    assert got.shape == X.shape and got.dtype == X.dtype
+    np.testing.assert_array_equal(got, shift(X, (0, 0, dy, dx), order=0, mode="constant", cval=0))
+
+
+def test_shift_images_returns_a_new_array_and_undoes_itself_away_from_the_edge():
+    X = np.random.default_rng(1).normal(size=(4, 6, 6))
+    kept = X.copy()
+    back = data.shift_images(data.shift_images(X, 2, -1), -2, 1)
+    np.testing.assert_array_equal(X, kept)
+    np.testing.assert_array_equal(back[:, :4, 1:], X[:, :4, 1:])
+    np.testing.assert_array_equal(back[:, 4:, :], 0)
+
+
+def test_shift_images_rejects_fractional_shifts_and_too_few_axes():
+    with pytest.raises(TypeError, match="dx must be a whole number"):
+        data.shift_images(np.zeros((3, 3)), 1, 0.5)
+    with pytest.raises(TypeError, match="dy"):
+        data.shift_images(np.zeros((3, 3)), True, 0)
+    with pytest.raises(ValueError, match=r"shape \(5,\)"):
+        data.shift_images(np.zeros(5), 1, 1)
