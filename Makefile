@@ -53,13 +53,15 @@ nbval-portable: install
 # Re-execute notebooks in place, top to bottom, outputs stored (all, or NOTEBOOKS=notebooks/04_*.ipynb).
 # nbconvert's own command line; the CoalesceStreamsPreprocessor listed in Exporter.preprocessors
 # runs after the execution and merges the fragments of progress bars into the final bar.
-# Cells tagged raises-exception may raise.
+# Cells tagged raises-exception may raise. The slide layout (tools/slide_layout.py) is then
+# refreshed: how much of a slide a cell fills depends on its outputs.
 NOTEBOOKS ?= notebooks/*.ipynb
 execute: install
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --log-level=WARN \
 	  --ExecutePreprocessor.timeout=1800 \
 	  --Exporter.preprocessors='["nbconvert.preprocessors.CoalesceStreamsPreprocessor"]' \
 	  $(NOTEBOOKS)
+	$(PY) tools/slide_layout.py $(NOTEBOOKS)
 
 bench: install
 	$(PY) benchmarks/run_all.py
