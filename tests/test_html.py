@@ -177,8 +177,10 @@ def test_site_in_chromium_lists_the_notebooks_and_search_finds_toeplitz(site):
     titles = [_title(p) for p in NOTEBOOKS]
     with chromium() as driver:
         driver.get((site / "index.html").as_uri())  # redirects to book/index.html
-        wait_for_script(driver, "return location.pathname.endsWith('book/index.html')")
-        body = driver.find_element("tag name", "article").text
+        # the redirect has landed and the page's article is there (it may not be at once)
+        body = wait_for_script(driver, "const a = document.querySelector('article'); return "
+                               "location.pathname.endsWith('book/index.html') && a && a.innerText")
+        assert body, "book/index.html never showed its article"
         positions = [body.find(t) for t in titles]
         assert -1 not in positions and positions == sorted(positions), (titles, body[:1000])
 
