@@ -31,8 +31,8 @@ $(STAMP): requirements.txt pyproject.toml
 lab: install
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_DIR)
 
-# The two nbval runs go side by side (one kernel each, output kept apart): most cells keep one
-# core busy, so on 2 cores the pair takes about the time of one run and a half, not two.
+# The two nbval runs go side by side, one notebook kernel each (most cells keep one core
+# busy, so the pair shares the 2 cores); --output-sync prints each run's report whole.
 test: unit
 	$(MAKE) --no-print-directory -j2 --output-sync=target nbval nbval-portable
 
