@@ -469,8 +469,9 @@ class CNN:
         with ctrl_c.held():
             # A non-finite gradient gives a non-finite change, and finite gradients can
             # too (lam * weights or a scheduler's sums overflowing): so the changes alone
-            # are checked, after the schedulers have taken their step. A shallow copy of each scheduler's attributes is a full snapshot (about a
-            # microsecond): the schedulers bind new state arrays, never modify them in place.
+            # are checked, after the schedulers have taken their step. A shallow copy of
+            # each scheduler's attributes is a full snapshot (about a microsecond): the
+            # schedulers bind new state arrays, never modify them in place.
             snapshots = [vars(scheduler).copy() for _, _, scheduler in self._param_schedulers]
             changes = []
             for layer, key, scheduler in self._param_schedulers:

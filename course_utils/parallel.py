@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,7 +47,10 @@ PREDICT_BATCH_SIZE = 64
 PARALLEL_MIN_BATCH = 32
 
 
-_controller = None
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries, scanned once (see one_blas_thread)."""
+    return ThreadpoolController()
 
 
 def one_blas_thread():
@@ -62,12 +66,9 @@ def one_blas_thread():
     the scan runs once, at the first call, and is kept; NumPy's BLAS, the one our matrix
     products use, is loaded with NumPy, long before.
     """
-    global _controller
     if ThreadpoolController is None:  # pragma: no cover
         return contextlib.nullcontext()
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def available_cores() -> int:
