@@ -31,16 +31,22 @@ $(STAMP): requirements.txt pyproject.toml
 lab: install
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_DIR)
 
-# The two nbval runs go side by side, one notebook kernel each (most cells keep one core
-# busy, so the pair shares the 2 cores); --output-sync prints each run's report whole.
-test: unit
-	$(MAKE) --no-print-directory -j2 --output-sync=target nbval nbval-portable
+# The unit tests and the two nbval runs go side by side and share the cores: on 2 cores
+# that measured minutes shorter than the unit tests first, then the nbval pair.
+# --output-sync prints each run's report whole, when it ends.
+test: install
+	$(MAKE) --no-print-directory -j3 --output-sync=target unit nbval nbval-portable
 
 unit: install
 	$(BIN)/pytest tests -p no:cacheprovider
 
+# Notebook kernels under nbval run NumPy's BLAS on one thread: with several runs sharing the
+# cores, BLAS threads that wait for a busy core slow each other down (notebook 05's layer
+# calls measured 1.7 times slower so). The stored outputs come from make execute, all threads.
+NBVAL_ENV := OPENBLAS_NUM_THREADS=1
+
 nbval: install
-	$(BIN)/pytest $(NBVAL_FLAGS) notebooks/
+	env $(NBVAL_ENV) $(BIN)/pytest $(NBVAL_FLAGS) notebooks/
 
 # nbval once more as another processor would run it: another OpenBLAS kernel (chosen and
 # confirmed by tools/other_kernel.py) and TensorFlow without oneDNN. A stored output that only
@@ -48,7 +54,7 @@ nbval: install
 PORTABLE_NOTEBOOKS ?= notebooks/
 nbval-portable: install
 	$(PY) tools/other_kernel.py > $(VENV)/other_kernel.env
-	env $$(cat $(VENV)/other_kernel.env) $(BIN)/pytest $(NBVAL_FLAGS) $(PORTABLE_NOTEBOOKS)
+	env $$(cat $(VENV)/other_kernel.env) $(NBVAL_ENV) $(BIN)/pytest $(NBVAL_FLAGS) $(PORTABLE_NOTEBOOKS)
 
 # Re-execute notebooks in place, top to bottom, outputs stored (all, or NOTEBOOKS=notebooks/04_*.ipynb).
 # nbconvert's own command line; the CoalesceStreamsPreprocessor listed in Exporter.preprocessors
