@@ -32,7 +32,7 @@ lab: install
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_DIR)
 
 # The unit tests and the two nbval runs go side by side and share the cores: on 2 cores a
-# fresh clone's .ci/run took 22 min so, 28 min with the unit tests first, then the nbval pair.
+# fresh clone's .ci/run took 22-24 min so, 28 min with the unit tests first, then the nbval pair.
 # --output-sync prints each run's report whole, when it ends.
 test: install
 	$(MAKE) --no-print-directory -j3 --output-sync=target unit nbval nbval-portable
