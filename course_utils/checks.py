@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -175,61 +176,6 @@ def _same_floats(expected, got) -> str | None:
     return None
 
 
-# ----------------------------------------------------------------------------- runner
-def _run_check(
-    name: str,
-    student_fn: Callable,
-    cases: Sequence[tuple],
-    reference_fn: Callable,
-    compare: Compare,
-    arg_names: Sequence[str],
-    reference_label: str = "",
-) -> bool:
-    """Run `student_fn(*case)` against `reference_fn(*case)` for every case; print a verdict.
-
-    Each function gets its own copy of the inputs, so a student's function that
-    modifies its arguments cannot change the expected answer.
-    """
-    for number, args in enumerate(cases, start=1):
-        expected = reference_fn(*_copies(args))
-        raised = False
-        try:
-            got = student_fn(*_copies(args))
-        except NotImplementedError:
-            print(f"{TODO} {name}: not answered yet (the function still raises NotImplementedError)")
-            return False
-        except Exception as error:  # noqa: BLE001 -- any bug in the student code is a failed case
-            got, raised = None, True
-            failure = f"your function raised {_describe_error(error)}"
-        else:
-            failure = compare(expected, got)
-        if failure:
-            print(f"{FAIL} {name}: failed on case {number} of {len(cases)} ({failure})")
-            for label, value in zip(arg_names, args):
-                print(_field(f"input {label}", value))
-            if reference_label:
-                print(f"  compared with: {reference_label}")
-            print(_field("expected", expected))
-            if not raised:
-                print(_field("got", _as_shown(got)))
-            return False
-    print(f"{PASS} {name}: passed {len(cases)} cases")
-    return True
-
-
-def _copies(args: tuple) -> tuple:
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
-
-
-def _as_shown(got: Any) -> Any:
-    if isinstance(got, list):
-        try:
-            return np.asarray(got)
-        except ValueError:
-            return got
-    return got
-
-
 # ----------------------------------------------------------------------------- references
 def _conv_backward_reference(X, kernel, dZ):
     """Gradients of Z[n, f] = sum_c valid cross-correlation(X[n, c], kernel[c, f]).
@@ -269,21 +215,22 @@ def _max_pool_backward_reference(X, dA, k):
 
 
 def _im2col_reference(image, kernel_height, kernel_width):
-    """One row per kernel position (row-major), each row the window read row by row."""
-    windows = np.lib.stride_tricks.sliding_window_view(image, (kernel_height, kernel_width))
-    return windows.reshape(-1, kernel_height * kernel_width)
+    """One row per kernel position (row-major), each row the window read row by row.
+
+    course_utils.convolution.im2col on a batch of one single-channel image, transposed:
+    it returns (N, C * kh * kw, out_h * out_w), one column per position.
+    """
+    from course_utils.convolution import im2col
+
+    return im2col(np.asarray(image, dtype=float)[None, None], kernel_height, kernel_width)[0].T
 
 
 def _col2im_reference(cols, image_shape, kernel_height, kernel_width):
     """The adjoint of _im2col_reference: every row (one window) added back onto its pixels."""
-    height, width = image_shape
-    out_w = width - kernel_width + 1
-    image = np.zeros((height, width))
-    windows = np.asarray(cols, dtype=float).reshape(-1, kernel_height, kernel_width)
-    for row, window in enumerate(windows):
-        p, q = divmod(row, out_w)
-        image[p:p + kernel_height, q:q + kernel_width] += window
-    return image
+    from course_utils.convolution import col2im
+
+    columns = np.asarray(cols, dtype=float).T[None]
+    return col2im(columns, (1, 1, *image_shape), kernel_height, kernel_width)[0, 0]
 
 
 def _best_hyperparameters_reference(accuracy, etas, lambdas):
@@ -333,16 +280,6 @@ def _chance_loss_reference(labels, n_classes):
     return q, float(-np.sum(q[present] * np.log(q[present])))
 
 
-_SCHEDULER_DEFAULTS = {
-    "Constant": {"eta": 0.1},
-    "Momentum": {"eta": 0.1, "momentum": 0.9},
-    "Adagrad": {"eta": 0.1},
-    "AdagradMomentum": {"eta": 0.1, "momentum": 0.9},
-    "RMS_prop": {"eta": 0.1, "rho": 0.9},
-    "Adam": {"eta": 0.1, "rho": 0.9, "rho2": 0.999},
-}
-
-
 def _run_scheduler(cls, hyper, gradients, reset_and_repeat):
     """Stack the changes a fresh scheduler returns for a gradient sequence (optionally twice)."""
     scheduler = cls(**hyper)
@@ -353,10 +290,112 @@ def _run_scheduler(cls, hyper, gradients, reset_and_repeat):
     return np.stack(changes)
 
 
+# ----------------------------------------------------------------------------- exercises
+@dataclass(frozen=True)
+class Exercise:
+    """What a check needs to judge one exercise, as data the grader can use too.
+
+    cases(rng): the inputs, hand-picked small ones first, then random ones drawn from rng
+    (a self-check draws them from np.random.default_rng(0); the grader from a seed of its
+    own, so an answer that only memorises the self-check's cases fails).
+    reference(*case): the right answer. compare(expected, got): None or the reason why not.
+    kind: "function" (the student's function is called with the case) or "scheduler"
+    (the student's class is built with `settings` and fed the case's gradients).
+    references: names whose use in an answer the grader flags for a teaching assistant
+    (the course's own implementation of the exercise, or the library call it checks against).
+    """
+
+    topic: str
+    cases: Callable[[np.random.Generator], list[tuple]]
+    reference: Callable
+    compare: Compare
+    arg_names: tuple[str, ...]
+    reference_label: str = ""
+    kind: str = "function"
+    settings: tuple[tuple[str, float], ...] = ()
+    references: tuple[str, ...] = ()
+
+    def student_callable(self, student: Any) -> Callable:
+        """The function of a case's inputs that the student's answer stands for."""
+        if self.kind == "scheduler":
+            settings = dict(self.settings)
+            return lambda gradients, reset: _run_scheduler(student, settings, gradients, reset)
+        return student
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the student's code did on one case: returned `value`, raised, or is unanswered."""
+
+    value: Any = None
+    raised: str | None = None        # "TypeError: message"
+    not_answered: bool = False
+
+
+def judge(exercise: Exercise, name: str, cases: Sequence[tuple],
+          outcomes: Iterable[Outcome]) -> tuple[bool, list[str]]:
+    """Compare outcomes with the reference, case by case; (passed, the lines of the verdict).
+
+    Stops at the first failing case, so `outcomes` may compute each one lazily.
+    """
+    for number, (args, outcome) in enumerate(zip(cases, outcomes), start=1):
+        if outcome.not_answered:
+            unanswered = f"{TODO} {name}: not answered yet (the function still raises NotImplementedError)"
+            return False, [unanswered]
+        expected = exercise.reference(*_copies(args))
+        if outcome.raised is not None:
+            failure = f"your function raised {outcome.raised}"
+        else:
+            failure = exercise.compare(expected, outcome.value)
+        if failure:
+            lines = [f"{FAIL} {name}: failed on case {number} of {len(cases)} ({failure})"]
+            lines += [_field(f"input {label}", value) for label, value in zip(exercise.arg_names, args)]
+            if exercise.reference_label:
+                lines.append(f"  compared with: {exercise.reference_label}")
+            lines.append(_field("expected", expected))
+            if outcome.raised is None:
+                lines.append(_field("got", _as_shown(outcome.value)))
+            return False, lines
+    return True, [f"{PASS} {name}: passed {len(cases)} cases"]
+
+
+def call(student_fn: Callable, args: tuple) -> Outcome:
+    """Run the student's code on one case (on copies of the inputs) and record what happened."""
+    try:
+        return Outcome(value=student_fn(*_copies(args)))
+    except NotImplementedError:
+        return Outcome(not_answered=True)
+    except Exception as error:  # noqa: BLE001 -- any bug in the student code is a failed case
+        return Outcome(raised=_describe_error(error))
+
+
+def _check(exercise: Exercise, student: Any) -> bool:
+    """The self-check: the exercise's cases from seed 0, run here, one verdict printed."""
+    cases = exercise.cases(np.random.default_rng(0))
+    target = exercise.student_callable(student)
+    passed, lines = judge(exercise, _name_of(student, exercise.topic), cases,
+                          (call(target, args) for args in cases))
+    print("\n".join(lines))
+    return passed
+
+
+def _copies(args: tuple) -> tuple:
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _as_shown(got: Any) -> Any:
+    if isinstance(got, list):
+        try:
+            return np.asarray(got)
+        except ValueError:
+            return got
+    return got
+
+
 # ----------------------------------------------------------------------------- cases
-def _pairs_2d(rng, small):
+def _pairs_2d(rng):
     """(image, kernel) pairs: hand-picked small ones, then random shapes."""
-    cases = list(small)
+    cases = list(_SMALL_2D)
     for _ in range(8):
         h, w = rng.integers(3, 9, size=2)
         kh, kw = rng.integers(1, min(h, w) + 1, size=2)
@@ -373,10 +412,7 @@ _SMALL_2D = (
 )
 
 
-# ----------------------------------------------------------------------------- the checks
-def check_convolve1d(f: Callable) -> bool:
-    """f(x, w) -> full 1D convolution of x with w, as np.convolve(x, w)."""
-    rng = np.random.default_rng(0)
+def _convolve1d_cases(rng):
     cases = [
         (np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0])),
         (np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5])),
@@ -386,39 +422,22 @@ def check_convolve1d(f: Callable) -> bool:
     for _ in range(8):
         n, m = rng.integers(1, 10, size=2)
         cases.append((rng.normal(size=n).round(3), rng.normal(size=m).round(3)))
-    name = _name_of(f, "convolve1d")
-    return _run_check(name, f, cases, np.convolve, _same_array(), ("x", "w"))
+    return cases
 
 
-def check_convolve2d(f: Callable) -> bool:
-    """f(image, kernel) -> valid 2D TRUE convolution (kernel flipped), as scipy mode="valid"."""
+def _valid_convolve2d(image, kernel):
     from course_utils.convolution import convolve2d
 
-    return _check_valid_2d(f, "convolve2d", convolve2d)
+    return convolve2d(image, kernel, mode="valid")
 
 
-def check_cross_correlate2d(f: Callable) -> bool:
-    """f(image, kernel) -> valid 2D cross-correlation (kernel not flipped)."""
+def _valid_cross_correlate2d(image, kernel):
     from course_utils.convolution import cross_correlate2d
 
-    return _check_valid_2d(f, "cross_correlate2d", cross_correlate2d)
+    return cross_correlate2d(image, kernel, mode="valid")
 
 
-def _check_valid_2d(f: Callable, topic: str, reference: Callable) -> bool:
-    """Compare f(image, kernel) with reference(image, kernel, mode="valid") on the 2D cases."""
-    cases = _pairs_2d(np.random.default_rng(0), _SMALL_2D)
-    return _run_check(
-        _name_of(f, topic), f, cases,
-        lambda image, kernel: reference(image, kernel, mode="valid"),
-        _same_array(), ("image", "kernel"),
-    )
-
-
-def check_toeplitz(f: Callable) -> bool:
-    """f(w, n) -> the (n + m - 1, n) Toeplitz matrix T with T @ x == np.convolve(w, x)."""
-    from course_utils.convolution import toeplitz_matrix
-
-    rng = np.random.default_rng(0)
+def _toeplitz_cases(rng):
     cases = [
         (np.array([1.0, 2.0]), 3),
         (np.array([1.0, 2.0, 3.0]), 2),
@@ -428,14 +447,16 @@ def check_toeplitz(f: Callable) -> bool:
     for _ in range(6):
         m, n = rng.integers(1, 7, size=2)
         cases.append((rng.normal(size=m).round(3), int(n)))
-    return _run_check(_name_of(f, "toeplitz"), f, cases, toeplitz_matrix, _same_array(), ("w", "n"))
+    return cases
 
 
-def check_conv2d_matrix(f: Callable) -> bool:
-    """f(kernel, input_shape) -> matrix W' with W' @ X.ravel() == valid cross-correlation of X."""
-    from course_utils.convolution import conv2d_matrix
+def _toeplitz_reference(w, n):
+    from course_utils.convolution import toeplitz_matrix
 
-    rng = np.random.default_rng(0)
+    return toeplitz_matrix(w, n)
+
+
+def _conv2d_matrix_cases(rng):
     cases = [
         (np.array([[1.0, 2.0], [3.0, 4.0]]), (3, 3)),  # the lecture's 4 x 9 example
         (np.array([[1.0, -1.0]]), (2, 3)),
@@ -446,71 +467,29 @@ def check_conv2d_matrix(f: Callable) -> bool:
         h, w = rng.integers(2, 6, size=2)
         kh, kw = rng.integers(1, min(h, w) + 1, size=2)
         cases.append((rng.normal(size=(kh, kw)).round(3), (int(h), int(w))))
-    return _run_check(
-        _name_of(f, "conv2d_matrix"), f, cases, conv2d_matrix, _same_array(),
-        ("kernel", "input_shape"),
-    )
+    return cases
 
 
-def check_conv_output_size(f: Callable) -> bool:
-    """f(i, k, s, p) -> number of kernel positions, floor((i + 2p - k) / s) + 1."""
-    from course_utils.convolution import conv_output_size
+def _conv2d_matrix_reference(kernel, input_shape):
+    from course_utils.convolution import conv2d_matrix
 
-    cases = [(5, 3, 1, 0), (5, 3, 1, 1), (5, 3, 2, 1), (6, 3, 2, 1), (4, 4, 1, 0),
-             (7, 2, 3, 0), (28, 5, 1, 2), (32, 3, 2, 0), (1, 3, 1, 1), (10, 4, 3, 2)]
-    rng = np.random.default_rng(0)
-    while len(cases) < 30:
-        i, k, s, p = (int(v) for v in rng.integers([1, 1, 1, 0], [40, 8, 5, 4]))
-        if k <= i + 2 * p:
-            cases.append((i, k, s, p))
-    return _run_check(
-        _name_of(f, "conv_output_size"), f, cases, conv_output_size, _same_ints,
-        ("i", "k", "s", "p"),
-    )
+    return conv2d_matrix(kernel, input_shape)
 
 
-def check_same_padding(f: Callable) -> bool:
-    """f(i, k, s) -> (before, after) zeros added by TensorFlow/Keras padding="same"."""
-    from course_utils.convolution import same_padding
-
-    # (4, 1, 2) and (6, 1, 3) have a negative raw total ((o-1)*s + k - i < 0): they
-    # catch a solution that forgets to clip the total at zero.
-    cases = [(5, 3, 1), (4, 2, 1), (5, 3, 2), (6, 3, 2), (6, 4, 2), (7, 1, 1), (3, 5, 1),
-             (28, 5, 1), (8, 3, 3), (9, 2, 4), (4, 1, 2), (6, 1, 3)]
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        cases.append(tuple(int(v) for v in rng.integers([1, 1, 1], [40, 8, 5])))
-    return _run_check(
-        _name_of(f, "same_padding"), f, cases, same_padding, _same_ints, ("i", "k", "s")
-    )
-
-
-def check_padding_for_output(f: Callable) -> bool:
-    """f(i, k, s, o) -> smallest p >= 0 with conv_output_size(i, k, s, p) == o, or None.
-
-    Relationship 6 solved for p: floor((i + 2p - k) / s) + 1 == o. None when no p works
-    (o too small for the input, or, with s = 1, the wrong parity).
-    """
+def _padding_for_output_cases(rng):
     cases = [(5, 3, 1, 5), (5, 3, 1, 3), (32, 3, 2, 16), (28, 5, 1, 28), (4, 5, 1, 2),
              (7, 2, 3, 4), (10, 4, 3, 5), (5, 3, 1, 4), (6, 3, 2, 1), (28, 3, 1, 25),
              (6, 3, 2, 2), (28, 5, 2, 14)]
-    rng = np.random.default_rng(0)
     while len(cases) < 40:
         i, k, s = (int(v) for v in rng.integers([1, 1, 1], [33, 8, 5]))
         o = int(rng.integers(1, i // s + 5))
         cases.append((i, k, s, o))
-    return _run_check(
-        _name_of(f, "padding_for_output"), f, cases, _padding_for_output_reference,
-        _same_int_or_none, ("i", "k", "s", "o"),
-    )
+    return cases
 
 
-def check_smallest_input(f: Callable) -> bool:
-    """f(layers, o) -> smallest input size i whose output through the layers is o.
-
-    layers: a list of (k, s, p) per layer along one axis (pooling: p = 0), every one with
-    2p < k, so that each layer's smallest output is 1 and every o >= 1 is reachable.
-    """
+def _smallest_input_cases(rng):
+    # layers: (k, s, p) per layer along one axis (pooling: p = 0), every one with 2p < k,
+    # so that each layer's smallest output is 1 and every o >= 1 is reachable.
     cases = [
         ([(3, 1, 0)], 1),
         ([(3, 1, 1)], 28),
@@ -520,24 +499,16 @@ def check_smallest_input(f: Callable) -> bool:
         ([(3, 2, 1), (3, 2, 1)], 4),
         ([(7, 2, 3), (3, 2, 0), (3, 1, 1)], 3),
     ]
-    rng = np.random.default_rng(0)
     for _ in range(13):
         layers = []
         for _ in range(int(rng.integers(1, 5))):
             k, s = (int(v) for v in rng.integers([1, 1], [8, 4]))
             layers.append((k, s, int(rng.integers(0, (k + 1) // 2))))  # 2p < k
         cases.append((layers, int(rng.integers(1, 9))))
-    return _run_check(
-        _name_of(f, "smallest_input"), f, cases, _smallest_input_reference, _same_ints,
-        ("layers (k, s, p)", "o"),
-    )
+    return cases
 
 
-def check_chance_loss(f: Callable) -> bool:
-    """f(labels, n_classes) -> (q, loss): the constant prediction with the lowest mean
-    cross-entropy on these labels (q[c] = share of class c) and that loss, in nats.
-    """
-    rng = np.random.default_rng(0)
+def _chance_loss_cases(rng):
     cases = [
         (np.array([0, 1]), 2),
         (np.array([0, 0, 0, 1]), 2),
@@ -549,55 +520,29 @@ def check_chance_loss(f: Callable) -> bool:
     for _ in range(8):
         n_classes = int(rng.integers(2, 11))
         cases.append((rng.integers(0, n_classes, size=int(rng.integers(1, 40))), n_classes))
-    return _run_check(
-        _name_of(f, "chance_loss"), f, cases, _chance_loss_reference,
-        _same_arrays(rtol=1e-9, atol=1e-12), ("labels", "n_classes"),
-    )
+    return cases
 
 
-def check_scheduler(cls: type, reference: str = "Adam", **hyper: float) -> bool:
-    """Compare the student's scheduler class with ours over gradient sequences.
-
-    Both get the same hyper-parameters (defaults for `reference` unless given) and
-    the same gradients; every change returned by update_change must agree. The last
-    case calls reset() halfway and repeats the sequence: the changes must repeat too.
-    """
-    from course_utils import schedulers
-
-    ours = getattr(schedulers, reference)
-    settings = {**_SCHEDULER_DEFAULTS.get(reference, {}), **hyper}
-    rng = np.random.default_rng(0)
-    cases = [
+def _scheduler_cases(rng):
+    # The last case calls reset() halfway and repeats the sequence: the changes must repeat.
+    return [
         ([np.array([1.0]), np.array([1.0]), np.array([1.0])], False),
         ([np.array([1.0, -2.0]), np.array([0.5, 0.0]), np.array([-1.0, 3.0])], False),
         ([rng.normal(size=(2, 3)).round(3) for _ in range(10)], False),
         ([rng.normal(size=(3,)).round(3) for _ in range(4)], True),
     ]
 
-    def changes(which):
-        return lambda gradients, reset: _run_scheduler(which, settings, gradients, reset)
 
-    def compare(expected, got):
-        reason = _same_array(rtol=1e-6, atol=1e-10)(expected, got)
-        if reason and np.shape(got) == np.shape(expected):
-            bad = ~np.isclose(np.asarray(got, dtype=float), expected, rtol=1e-6, atol=1e-10)
-            step = int(np.argwhere(bad.reshape(len(expected), -1).any(axis=1))[0, 0])
-            return f"the change returned at update {step + 1} differs"
-        return reason
-
-    label = f"{reference}({', '.join(f'{key}={value}' for key, value in settings.items())})"
-    return _run_check(
-        _name_of(cls, reference), changes(cls), cases, changes(ours), compare,
-        ("gradients, one per update", "reset() and repeat"), reference_label=label,
-    )
+def _compare_scheduler_changes(expected, got) -> str | None:
+    reason = _same_array(rtol=1e-6, atol=1e-10)(expected, got)
+    if reason and np.shape(got) == np.shape(expected):
+        bad = ~np.isclose(np.asarray(got, dtype=float), expected, rtol=1e-6, atol=1e-10)
+        step = int(np.argwhere(bad.reshape(len(expected), -1).any(axis=1))[0, 0])
+        return f"the change returned at update {step + 1} differs"
+    return reason
 
 
-def check_conv_backward(f: Callable) -> bool:
-    """f(X, kernel, dZ) -> (dX, dkernel) for Z = valid cross-correlation, stride 1, no bias.
-
-    X (N, C, H, W), kernel (C, F, kh, kw), dZ (N, F, H - kh + 1, W - kw + 1).
-    """
-    rng = np.random.default_rng(0)
+def _conv_backward_cases(rng):
     cases = [
         (np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[1.0, 2.0], [3.0, 4.0]]]]),
          np.ones((1, 1, 2, 2))),
@@ -611,19 +556,10 @@ def check_conv_backward(f: Callable) -> bool:
         cases.append((rng.normal(size=(N, C, H, W)).round(3),
                       rng.normal(size=(C, F, kh, kw)).round(3),
                       rng.normal(size=(N, F, H - kh + 1, W - kw + 1)).round(3)))
-    return _run_check(
-        _name_of(f, "conv_backward"), f, cases, _conv_backward_reference, _same_arrays(),
-        ("X", "kernel", "dZ"),
-    )
+    return cases
 
 
-def check_pool_backward(f: Callable) -> bool:
-    """f(X, dA, k) -> dX for k x k max pooling with stride k (H and W divisible by k).
-
-    X (N, C, H, W), dA (N, C, H // k, W // k); each dA entry goes to the maximum of
-    its window, every other position gets 0.
-    """
-    rng = np.random.default_rng(0)
+def _pool_backward_cases(rng):
     cases = [
         (np.array([[[[1.0, 5.0], [3.0, 2.0]]]]), np.array([[[[10.0]]]]), 2),
         (np.array([[[[1.0, 2.0, 0.0, 7.0], [4.0, 3.0, 6.0, 5.0]]]]),
@@ -637,15 +573,10 @@ def check_pool_backward(f: Callable) -> bool:
         X = rng.permutation(N * C * out_h * k * out_w * k).astype(float)
         cases.append((X.reshape(N, C, out_h * k, out_w * k),
                       rng.normal(size=(N, C, out_h, out_w)).round(3), k))
-    return _run_check(
-        _name_of(f, "pool_backward"), f, cases, _max_pool_backward_reference, _same_array(),
-        ("X", "dA", "k"),
-    )
+    return cases
 
 
-def check_im2col(f: Callable) -> bool:
-    """f(image, kernel_height, kernel_width) -> (out_h * out_w, kh * kw), one row per window."""
-    rng = np.random.default_rng(0)
+def _im2col_cases(rng):
     cases = [
         (np.arange(9.0).reshape(3, 3), 2, 2),
         (np.arange(12.0).reshape(3, 4), 1, 3),
@@ -656,19 +587,10 @@ def check_im2col(f: Callable) -> bool:
         h, w = (int(v) for v in rng.integers(2, 8, size=2))
         kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
         cases.append((rng.normal(size=(h, w)).round(3), kh, kw))
-    return _run_check(
-        _name_of(f, "im2col"), f, cases, _im2col_reference, _same_array(),
-        ("image", "kernel_height", "kernel_width"),
-    )
+    return cases
 
 
-def check_col2im(f: Callable) -> bool:
-    """f(cols, image_shape, kernel_height, kernel_width) -> (H, W): the adjoint of im2col.
-
-    cols (out_h * out_w, kh * kw) holds one window per row, in the layout of check_im2col;
-    every pixel receives the sum of the entries of all windows that contain it.
-    """
-    rng = np.random.default_rng(0)
+def _col2im_cases(rng):
     cases = [
         (np.ones((4, 4)), (3, 3), 2, 2),           # how many windows hold each pixel
         (np.arange(24.0).reshape(6, 4), (3, 4), 2, 2),
@@ -681,32 +603,10 @@ def check_col2im(f: Callable) -> bool:
         kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
         cases.append((rng.normal(size=((h - kh + 1) * (w - kw + 1), kh * kw)).round(3),
                       (h, w), kh, kw))
-    return _run_check(
-        _name_of(f, "col2im"), f, cases, _col2im_reference, _same_array(),
-        ("cols", "image_shape", "kernel_height", "kernel_width"),
-    )
+    return cases
 
 
-def check_fft_convolve(f: Callable) -> bool:
-    """f(image, kernel) -> FULL linear 2D convolution computed with FFTs (no wrap-around)."""
-    from course_utils.convolution import convolve2d
-
-    cases = _pairs_2d(np.random.default_rng(0), _SMALL_2D)
-    cases.append((np.random.default_rng(1).normal(size=(32, 32)).round(3),
-                  np.random.default_rng(2).normal(size=(5, 5)).round(3)))
-    return _run_check(
-        _name_of(f, "fft_convolve"), f, cases,
-        lambda image, kernel: convolve2d(image, kernel, mode="full", method="direct"),
-        _same_array(rtol=1e-7, atol=1e-9), ("image", "kernel"),
-    )
-
-
-def check_best_hyperparameters(f: Callable) -> bool:
-    """f(accuracy, etas, lambdas) -> (eta, lam) of the best finite accuracy (NaN = diverged).
-
-    accuracy has shape (len(etas), len(lambdas)).
-    """
-    rng = np.random.default_rng(0)
+def _best_hyperparameters_cases(rng):
     etas, lambdas = np.array([1e-3, 1e-2, 1e-1]), np.array([0.0, 1e-4, 1e-2])
     cases = [
         (np.array([[0.5, 0.6, 0.7], [0.8, 0.9, 0.1], [0.2, 0.3, 0.4]]), etas, lambdas),
@@ -720,15 +620,12 @@ def check_best_hyperparameters(f: Callable) -> bool:
         accuracy[rng.random(accuracy.shape) < 0.3] = np.nan
         accuracy.flat[int(rng.integers(accuracy.size))] = 0.01  # at least one finite run
         cases.append((accuracy, np.logspace(-4, 0, n_eta), np.logspace(-5, -1, n_lam)))
-    return _run_check(
-        _name_of(f, "best_hyperparameters"), f, cases, _best_hyperparameters_reference,
-        _same_floats, ("accuracy", "etas", "lambdas"),
-    )
+    return cases
 
 
 def _parameter_count_reference(input_shape, layers):
     """Per-layer trainable parameters, read from a course_utils CNN built from `layers`."""
-    from course_utils.cnn import CNN, _parameter_count
+    from course_utils.cnn import CNN
 
     cnn = CNN(seed=0)
     channels = input_shape[0]
@@ -743,8 +640,7 @@ def _parameter_count_reference(input_shape, layers):
             cnn.add_FlattenLayer()
         else:
             cnn.add_FullyConnectedLayer(layer[1])
-    shapes = [tuple(input_shape)] + cnn._shapes(tuple(input_shape))
-    return [_parameter_count(layer, shape) for layer, shape in zip(cnn.layers, shapes)]
+    return cnn.parameter_counts(tuple(input_shape))
 
 
 def _same_int_list(expected: list, got) -> str | None:
@@ -761,13 +657,9 @@ def _same_int_list(expected: list, got) -> str | None:
     return None
 
 
-def check_parameter_count(f: Callable) -> bool:
-    """f(input_shape, layers) -> list of the trainable parameters of each layer.
-
-    input_shape: (C, H, W) of one image. layers: tuples ("conv", feature_maps, k, stride,
-    pad) with a square k x k kernel and pad "same" or "valid"; ("pool", k, stride);
-    ("flatten",); ("dense", nodes). Compared with a course_utils CNN built from them.
-    """
+def _parameter_count_cases(rng):
+    # layers: ("conv", feature_maps, k, stride, pad) with a square k x k kernel and pad
+    # "same" or "valid"; ("pool", k, stride); ("flatten",); ("dense", nodes).
     digit_cnn = [("conv", 16, 3, 1, "same"), ("pool", 2, 2), ("conv", 32, 3, 1, "same"),
                  ("pool", 2, 2), ("flatten",), ("dense", 128), ("dense", 10)]
     cases = [
@@ -778,7 +670,6 @@ def check_parameter_count(f: Callable) -> bool:
         ((2, 9, 9), [("conv", 3, 3, 2, "valid"), ("pool", 2, 1), ("flatten",), ("dense", 4)]),
         ((1, 28, 28), digit_cnn),
     ]
-    rng = np.random.default_rng(0)
     while len(cases) < 20:
         channels, size = int(rng.integers(1, 4)), int(rng.integers(8, 33))
         layers = []
@@ -793,10 +684,217 @@ def check_parameter_count(f: Callable) -> bool:
         except ValueError:  # a kernel or window larger than what reaches it
             continue
         cases.append(((channels, size, size), layers))
-    return _run_check(
-        _name_of(f, "parameter_count"), f, cases, _parameter_count_reference, _same_int_list,
-        ("input_shape", "layers"), reference_label="CNN(...).summary(input_shape) of these layers",
-    )
+    return cases
+
+
+def _shift_cases(rng):
+    square = np.arange(1.0, 10.0).reshape(3, 3)
+    cases = [(square, 0, 0), (square, 1, 0), (square, 0, 1), (square, -1, 0), (square, 0, -1),
+             (square, 1, -2), (np.arange(1.0, 13.0).reshape(3, 4), -2, 3)]
+    for _ in range(8):
+        height, width = (int(v) for v in rng.integers(2, 8, size=2))
+        cases.append((rng.normal(size=(height, width)).round(3),
+                      int(rng.integers(-height + 1, height)), int(rng.integers(-width + 1, width))))
+    return cases
+
+
+def _shift_reference(image, dy, dx):
+    from course_utils.data import shift_images
+
+    return shift_images(image, dy, dx)
+
+
+EXERCISES: dict[str, Exercise] = {exercise.topic: exercise for exercise in (
+    Exercise("convolve1d", _convolve1d_cases, np.convolve, _same_array(), ("x", "w"),
+             references=("convolve", "fftconvolve", "oaconvolve", "toeplitz_matrix")),
+    Exercise("convolve2d", _pairs_2d, _valid_convolve2d, _same_array(), ("image", "kernel"),
+             references=("convolve2d", "fftconvolve", "oaconvolve", "correlate2d",
+                         "cross_correlate2d", "convolve")),
+    Exercise("cross_correlate2d", _pairs_2d, _valid_cross_correlate2d, _same_array(),
+             ("image", "kernel"),
+             references=("cross_correlate2d", "correlate2d", "convolve2d", "correlate")),
+    Exercise("toeplitz", _toeplitz_cases, _toeplitz_reference, _same_array(), ("w", "n"),
+             references=("toeplitz_matrix", "toeplitz", "convolution_matrix")),
+    Exercise("conv2d_matrix", _conv2d_matrix_cases, _conv2d_matrix_reference, _same_array(),
+             ("kernel", "input_shape"), references=("conv2d_matrix",)),
+    Exercise("padding_for_output", _padding_for_output_cases, _padding_for_output_reference,
+             _same_int_or_none, ("i", "k", "s", "o"),
+             references=("conv_output_size", "padding_amounts", "same_padding")),
+    Exercise("smallest_input", _smallest_input_cases, _smallest_input_reference, _same_ints,
+             ("layers (k, s, p)", "o"), references=("receptive_field", "conv_output_size")),
+    Exercise("chance_loss", _chance_loss_cases, _chance_loss_reference,
+             _same_arrays(rtol=1e-9, atol=1e-12), ("labels", "n_classes"),
+             references=("CostCrossEntropy", "entropy")),
+    Exercise("conv_backward", _conv_backward_cases, _conv_backward_reference, _same_arrays(),
+             ("X", "kernel", "dZ"),
+             references=("Convolution2DLayer", "Convolution2DLayerOPT", "col2im", "correlate2d",
+                         "convolve2d")),
+    Exercise("pool_backward", _pool_backward_cases, _max_pool_backward_reference, _same_array(),
+             ("X", "dA", "k"), references=("Pooling2DLayer",)),
+    Exercise("im2col", _im2col_cases, _im2col_reference, _same_array(),
+             ("image", "kernel_height", "kernel_width"),
+             references=("im2col", "unfold_windows", "sliding_window_view")),
+    Exercise("col2im", _col2im_cases, _col2im_reference, _same_array(),
+             ("cols", "image_shape", "kernel_height", "kernel_width"), references=("col2im",)),
+    Exercise("best_hyperparameters", _best_hyperparameters_cases, _best_hyperparameters_reference,
+             _same_floats, ("accuracy", "etas", "lambdas")),
+    Exercise("parameter_count", _parameter_count_cases, _parameter_count_reference,
+             _same_int_list, ("input_shape", "layers"),
+             reference_label="CNN(...).summary(input_shape) of these layers",
+             references=("CNN", "count_params", "parameter_counts", "summary", "build_cnn")),
+    Exercise("shift", _shift_cases, _shift_reference, _same_array(rtol=0, atol=0),
+             ("image", "dy", "dx"), references=("shift_images",)),
+)}
+
+
+def scheduler_exercise(reference: str = "Adam", **hyper: float) -> Exercise:
+    """The exercise "write scheduler `reference`" with these hyper-parameters.
+
+    Both the student's class and ours get the same hyper-parameters and gradients; every
+    change returned by update_change must agree, also after reset().
+    """
+    from course_utils import schedulers
+
+    ours = getattr(schedulers, reference, None)
+    if reference not in _SCHEDULERS or ours is None:
+        raise ValueError(f"reference must be one of {sorted(_SCHEDULERS)}, got {reference!r}")
+    settings = tuple(sorted({**_SCHEDULERS[reference], **hyper}.items()))
+
+    def changes(gradients, reset):
+        return _run_scheduler(ours, dict(settings), gradients, reset)
+
+    label = f"{reference}({', '.join(f'{key}={value}' for key, value in settings)})"
+    return Exercise(reference, _scheduler_cases, changes, _compare_scheduler_changes,
+                    ("gradients, one per update", "reset() and repeat"), reference_label=label,
+                    kind="scheduler", settings=settings, references=(reference, "schedulers"))
+
+
+_SCHEDULERS = {"Adam": {"eta": 0.1, "rho": 0.9, "rho2": 0.999}}
+
+
+def exercise_of_check(check: str, **arguments: Any) -> Exercise:
+    """The Exercise that the check function named `check` judges (arguments: its keywords).
+
+    The grader reads a course check cell, `points(check_x(my_x, **arguments))`, and judges
+    the student's answer with this, outside the student's kernel.
+    """
+    if check == "check_scheduler":
+        return scheduler_exercise(**arguments)
+    topic = check.removeprefix("check_")
+    if not check.startswith("check_") or topic not in EXERCISES or arguments:
+        raise ValueError(f"no exercise is checked by {check}({arguments or ''}); known: "
+                         f"{sorted('check_' + t for t in EXERCISES)} and check_scheduler")
+    return EXERCISES[topic]
+
+
+# ----------------------------------------------------------------------------- the checks
+def check_convolve1d(f: Callable) -> bool:
+    """f(x, w) -> full 1D convolution of x with w, as np.convolve(x, w)."""
+    return _check(EXERCISES["convolve1d"], f)
+
+
+def check_convolve2d(f: Callable) -> bool:
+    """f(image, kernel) -> valid 2D TRUE convolution (kernel flipped), as scipy mode="valid"."""
+    return _check(EXERCISES["convolve2d"], f)
+
+
+def check_cross_correlate2d(f: Callable) -> bool:
+    """f(image, kernel) -> valid 2D cross-correlation (kernel not flipped)."""
+    return _check(EXERCISES["cross_correlate2d"], f)
+
+
+def check_toeplitz(f: Callable) -> bool:
+    """f(w, n) -> the (n + m - 1, n) Toeplitz matrix T with T @ x == np.convolve(w, x)."""
+    return _check(EXERCISES["toeplitz"], f)
+
+
+def check_conv2d_matrix(f: Callable) -> bool:
+    """f(kernel, input_shape) -> matrix W' with W' @ X.ravel() == valid cross-correlation of X."""
+    return _check(EXERCISES["conv2d_matrix"], f)
+
+
+def check_padding_for_output(f: Callable) -> bool:
+    """f(i, k, s, o) -> smallest p >= 0 with conv_output_size(i, k, s, p) == o, or None.
+
+    Relationship 6 solved for p: floor((i + 2p - k) / s) + 1 == o. None when no p works
+    (o too small for the input, or, with s = 1, the wrong parity).
+    """
+    return _check(EXERCISES["padding_for_output"], f)
+
+
+def check_smallest_input(f: Callable) -> bool:
+    """f(layers, o) -> smallest input size i whose output through the layers is o.
+
+    layers: a list of (k, s, p) per layer along one axis (pooling: p = 0), every one with
+    2p < k, so that each layer's smallest output is 1 and every o >= 1 is reachable.
+    """
+    return _check(EXERCISES["smallest_input"], f)
+
+
+def check_chance_loss(f: Callable) -> bool:
+    """f(labels, n_classes) -> (q, loss): the constant prediction with the lowest mean
+    cross-entropy on these labels (q[c] = share of class c) and that loss, in nats.
+    """
+    return _check(EXERCISES["chance_loss"], f)
+
+
+def check_scheduler(cls: type, reference: str = "Adam", **hyper: float) -> bool:
+    """Compare the student's scheduler class with ours over gradient sequences.
+
+    Both get the same hyper-parameters (defaults for `reference` unless given) and
+    the same gradients; every change returned by update_change must agree. The last
+    case calls reset() halfway and repeats the sequence: the changes must repeat too.
+    """
+    return _check(scheduler_exercise(reference, **hyper), cls)
+
+
+def check_conv_backward(f: Callable) -> bool:
+    """f(X, kernel, dZ) -> (dX, dkernel) for Z = valid cross-correlation, stride 1, no bias.
+
+    X (N, C, H, W), kernel (C, F, kh, kw), dZ (N, F, H - kh + 1, W - kw + 1).
+    """
+    return _check(EXERCISES["conv_backward"], f)
+
+
+def check_pool_backward(f: Callable) -> bool:
+    """f(X, dA, k) -> dX for k x k max pooling with stride k (H and W divisible by k).
+
+    X (N, C, H, W), dA (N, C, H // k, W // k); each dA entry goes to the maximum of
+    its window, every other position gets 0.
+    """
+    return _check(EXERCISES["pool_backward"], f)
+
+
+def check_im2col(f: Callable) -> bool:
+    """f(image, kernel_height, kernel_width) -> (out_h * out_w, kh * kw), one row per window."""
+    return _check(EXERCISES["im2col"], f)
+
+
+def check_col2im(f: Callable) -> bool:
+    """f(cols, image_shape, kernel_height, kernel_width) -> (H, W): the adjoint of im2col.
+
+    cols (out_h * out_w, kh * kw) holds one window per row, in the layout of check_im2col;
+    every pixel receives the sum of the entries of all windows that contain it.
+    """
+    return _check(EXERCISES["col2im"], f)
+
+
+def check_best_hyperparameters(f: Callable) -> bool:
+    """f(accuracy, etas, lambdas) -> (eta, lam) of the best finite accuracy (NaN = diverged).
+
+    accuracy has shape (len(etas), len(lambdas)).
+    """
+    return _check(EXERCISES["best_hyperparameters"], f)
+
+
+def check_parameter_count(f: Callable) -> bool:
+    """f(input_shape, layers) -> list of the trainable parameters of each layer.
+
+    input_shape: (C, H, W) of one image. layers: tuples ("conv", feature_maps, k, stride,
+    pad) with a square k x k kernel and pad "same" or "valid"; ("pool", k, stride);
+    ("flatten",); ("dense", nodes). Compared with a course_utils CNN built from them.
+    """
+    return _check(EXERCISES["parameter_count"], f)
 
 
 def check_shift(f: Callable) -> bool:
@@ -804,16 +902,4 @@ def check_shift(f: Callable) -> bool:
 
     Compared with course_utils.data.shift_images; shifts are smaller than the image.
     """
-    from course_utils.data import shift_images
-
-    square = np.arange(1.0, 10.0).reshape(3, 3)
-    cases = [(square, 0, 0), (square, 1, 0), (square, 0, 1), (square, -1, 0), (square, 0, -1),
-             (square, 1, -2), (np.arange(1.0, 13.0).reshape(3, 4), -2, 3)]
-    rng = np.random.default_rng(0)
-    for _ in range(8):
-        height, width = (int(v) for v in rng.integers(2, 8, size=2))
-        cases.append((rng.normal(size=(height, width)).round(3),
-                      int(rng.integers(-height + 1, height)), int(rng.integers(-width + 1, width))))
-    return _run_check(
-        _name_of(f, "shift"), f, cases, shift_images, _same_array(rtol=0, atol=0), ("image", "dy", "dx"),
-    )
+    return _check(EXERCISES["shift"], f)

@@ -569,6 +569,11 @@ class CNN:
         print(text)
         return SummaryText(text)
 
+    def parameter_counts(self, input_shape: tuple[int, int, int]) -> list[int]:
+        """Trainable parameters of each layer for images of shape (C, H, W)."""
+        shapes = [tuple(input_shape)] + self._shapes(tuple(input_shape))
+        return [_parameter_count(layer, shape) for layer, shape in zip(self.layers, shapes)]
+
     def count_params(self, input_shape: tuple[int, int, int] | None = None) -> int:
         """Total number of trainable parameters (as Keras' model.count_params())."""
         input_shape = input_shape or self._input_shape

@@ -70,12 +70,6 @@ def same_padding(i, k, s):
     return total // 2, total - total // 2
 
 
-def same_padding_without_clipping(i, k, s):
-    """Forgets max(..., 0): a negative total gives a negative 'before'."""
-    total = (math.ceil(i / s) - 1) * s + k - i
-    return total // 2, total - total // 2
-
-
 def padding_for_output(i, k, s, o):
     # relationship 6 solved for p: (o - 1) s <= i + 2p - k <= (o - 1) s + s - 1
     p = max(0, math.ceil(((o - 1) * s + k - i) / 2))
@@ -110,18 +104,6 @@ class StudentAdam:
 
     def reset(self):
         self.m, self.v, self.t = 0.0, 0.0, 0
-
-
-class StudentMomentum:
-    def __init__(self, eta, momentum):
-        self.eta, self.momentum, self.change = eta, momentum, 0.0
-
-    def update_change(self, gradient):
-        self.change = self.momentum * self.change + self.eta * gradient
-        return self.change
-
-    def reset(self):
-        self.change = 0.0
 
 
 def conv_backward(X, kernel, dZ):
@@ -168,11 +150,6 @@ def col2im(cols, image_shape, kh, kw):
             image[i : i + kh, j : j + kw] += cols[row].reshape(kh, kw)
             row += 1
     return image
-
-
-def fft_convolve(image, kernel):
-    shape = (image.shape[0] + kernel.shape[0] - 1, image.shape[1] + kernel.shape[1] - 1)
-    return np.real(np.fft.ifft2(np.fft.fft2(image, shape) * np.fft.fft2(kernel, shape)))
 
 
 def best_hyperparameters(accuracy, etas, lambdas):
@@ -333,19 +310,6 @@ def col2im_column_major(cols, image_shape, kh, kw):
     return col2im(flipped, image_shape, kh, kw)
 
 
-def fft_convolve_circular(image, kernel):
-    return np.real(np.fft.ifft2(np.fft.fft2(image) * np.fft.fft2(kernel, image.shape)))
-
-
-def fft_convolve_complex(image, kernel):
-    shape = (image.shape[0] + kernel.shape[0] - 1, image.shape[1] + kernel.shape[1] - 1)
-    return np.fft.ifft2(np.fft.fft2(image, shape) * np.fft.fft2(kernel, shape))
-
-
-def fft_convolve_valid(image, kernel):
-    return convolve2d(image, kernel)
-
-
 def best_ignoring_nan_badly(accuracy, etas, lambdas):
     i, j = np.unravel_index(np.argmax(accuracy), accuracy.shape)  # argmax picks the NaN
     return etas[i], lambdas[j]
@@ -421,17 +385,13 @@ CORRECT = [
     (checks.check_cross_correlate2d, cross_correlate2d),
     (checks.check_toeplitz, toeplitz),
     (checks.check_conv2d_matrix, conv2d_matrix),
-    (checks.check_conv_output_size, conv_output_size),
-    (checks.check_same_padding, same_padding),
     (checks.check_padding_for_output, padding_for_output),
     (checks.check_smallest_input, smallest_input),
     (checks.check_chance_loss, chance_loss),
     (checks.check_scheduler, StudentAdam),
-    (lambda cls: checks.check_scheduler(cls, "Momentum", eta=0.05, momentum=0.8), StudentMomentum),
     (checks.check_conv_backward, conv_backward),
     (checks.check_pool_backward, pool_backward),
     (checks.check_im2col, im2col),
-    (checks.check_fft_convolve, fft_convolve),
     (checks.check_col2im, col2im),
     (checks.check_best_hyperparameters, best_hyperparameters),
     (checks.check_parameter_count, parameter_count),
@@ -451,14 +411,6 @@ BROKEN = [
     (checks.check_toeplitz, lambda w, n: toeplitz(w[::-1], n)),
     (checks.check_conv2d_matrix, lambda kernel, shape: conv2d_matrix(kernel[::-1, ::-1], shape)),
     (checks.check_conv2d_matrix, lambda kernel, shape: conv2d_matrix(kernel, shape).T),
-    (checks.check_conv_output_size, lambda i, k, s, p: (i + 2 * p - k) / s + 1),
-    (checks.check_conv_output_size, lambda i, k, s, p: (i + p - k) // s + 1),
-    (checks.check_conv_output_size, lambda i, k, s, p: (i + 2 * p - k) // s),
-    (checks.check_conv_output_size, lambda i, k, s, p: math.ceil((i + 2 * p - k) / s) + 1),
-    (checks.check_same_padding, lambda i, k, s: same_padding(i, k, s)[::-1]),
-    (checks.check_same_padding, lambda i, k, s: ((k - 1) // 2, (k - 1) // 2)),
-    (checks.check_same_padding, lambda i, k, s: sum(same_padding(i, k, s))),  # total only
-    (checks.check_same_padding, same_padding_without_clipping),
     (checks.check_padding_for_output, padding_for_output_never_none),
     (checks.check_padding_for_output, padding_for_output_negative),
     (checks.check_padding_for_output, padding_for_output_total),
@@ -488,9 +440,6 @@ BROKEN = [
     (checks.check_col2im, col2im_averages),
     (checks.check_col2im, col2im_column_major),
     (checks.check_col2im, lambda cols, shape, kh, kw: col2im(cols, shape, kh, kw).T),
-    (checks.check_fft_convolve, fft_convolve_circular),
-    (checks.check_fft_convolve, fft_convolve_complex),
-    (checks.check_fft_convolve, fft_convolve_valid),
     (checks.check_best_hyperparameters, best_ignoring_nan_badly),
     (checks.check_best_hyperparameters, best_swapped),
     (checks.check_best_hyperparameters, best_lowest),
@@ -541,8 +490,7 @@ def test_unanswered_exercise_says_not_answered_yet(check, capsys):
         def __init__(self, *args, **kwargs):
             raise NotImplementedError()
 
-    momentum = next(c for c, a in CORRECT if a is StudentMomentum)
-    student = MyScheduler if check in (checks.check_scheduler, momentum) else my_answer
+    student = MyScheduler if check is checks.check_scheduler else my_answer
     assert check(student) is False
     out = capsys.readouterr().out
     assert out == f"… {student.__name__}: not answered yet (the function still raises NotImplementedError)\n"
@@ -593,9 +541,9 @@ def test_returning_none_or_a_float_size_gets_a_hint(capsys):
 
     checks.check_convolve1d(my_convolve1d)
     assert "returned None (is a `return` missing?)" in capsys.readouterr().out
-    checks.check_conv_output_size(lambda i, k, s, p: float((i + 2 * p - k) // s + 1))
+    checks.check_padding_for_output(lambda i, k, s, o: float(padding_for_output(i, k, s, o)))
     out = capsys.readouterr().out
-    assert "expected an int, got float 3.0" in out and "got: 3.0" in out
+    assert "expected an int, got float 1.0" in out and "got: 1.0" in out
 
 
 def test_verdicts_are_identical_on_every_run(capsys):
@@ -708,7 +656,7 @@ def test_col2im_reference_is_the_transpose_of_im2col():
         C = rng.normal(size=((h - kh + 1) * (w - kw + 1), kh * kw))
         back = checks._col2im_reference(C, (h, w), kh, kw)
         assert math.isclose(np.sum(im2col(x, kh, kw) * C), np.sum(x * back), rel_tol=1e-12)
-        np.testing.assert_array_equal(back, col2im(C, (h, w), kh, kw))
+        np.testing.assert_allclose(back, col2im(C, (h, w), kh, kw), rtol=1e-12, atol=1e-12)
 
 
 def test_importing_checks_does_not_import_tensorflow():
@@ -718,14 +666,6 @@ def test_importing_checks_does_not_import_tensorflow():
     code = "import sys, course_utils.checks; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
-
-
-@pytest.mark.parametrize("i, k, s", [(4, 1, 2), (6, 1, 3)])
-def test_check_same_padding_catches_a_missing_clip_on_a_hand_picked_case(i, k, s, capsys):
-    assert same_padding_without_clipping(i, k, s) != same_padding(i, k, s)
-    assert checks.check_same_padding(same_padding_without_clipping) is False
-    first = capsys.readouterr().out.splitlines()[0]
-    assert ": failed on case " in first, first
 
 
 def test_points_is_what_nbgrader_reads_from_a_check_cell(capsys):
