@@ -280,7 +280,7 @@ def _chance_loss_reference(labels, n_classes):
     return q, float(-np.sum(q[present] * np.log(q[present])))
 
 
-def _run_scheduler(cls, hyper, gradients, reset_and_repeat):
+def scheduler_changes(cls, hyper, gradients, reset_and_repeat):
     """Stack the changes a fresh scheduler returns for a gradient sequence (optionally twice)."""
     scheduler = cls(**hyper)
     changes = [np.array(scheduler.update_change(g.copy()), dtype=float) for g in gradients]
@@ -319,7 +319,7 @@ class Exercise:
         """The function of a case's inputs that the student's answer stands for."""
         if self.kind == "scheduler":
             settings = dict(self.settings)
-            return lambda gradients, reset: _run_scheduler(student, settings, gradients, reset)
+            return lambda gradients, reset: scheduler_changes(student, settings, gradients, reset)
         return student
 
 
@@ -761,7 +761,7 @@ def scheduler_exercise(reference: str = "Adam", **hyper: float) -> Exercise:
     settings = tuple(sorted({**_SCHEDULERS[reference], **hyper}.items()))
 
     def changes(gradients, reset):
-        return _run_scheduler(ours, dict(settings), gradients, reset)
+        return scheduler_changes(ours, dict(settings), gradients, reset)
 
     label = f"{reference}({', '.join(f'{key}={value}' for key, value in settings)})"
     return Exercise(reference, _scheduler_cases, changes, _compare_scheduler_changes,

@@ -1,0 +1,307 @@
+"""Grade one hand-in: run it boxed, read back plain data, judge it here.
+
+    result = grade_notebook(handin_path, course_notebook)
+
+1. The hand-in is read as JSON (at most MAX_NOTEBOOK_BYTES) and never executed here.
+2. The exercises come from the COURSE's notebook (the trusted copy, not the hand-in): each
+   locked check cell `points(check_x(my_x, ...))` names the answer `my_x`, the
+   `course_utils.checks` exercise that judges it and its points.
+3. Inputs for every exercise are drawn from a fresh secret seed and written as JSON into
+   the scratch folder of a sandbox (`sandbox`), where the hand-in's set-up imports and its
+   Exercises section run in a kernel, followed by one probe cell per exercise (`probe`).
+4. The probes' outputs are read back as plain data (`wire`) and compared, here, with the
+   references computed here: `checks.judge`. What the student's kernel printed, returned or
+   patched decides nothing.
+
+Only the notebook's imports and its "## Exercises" section run when grading: the answers
+are functions of their inputs, so the lecture part (trainings, timings) cannot change a
+verdict, and a class of hand-ins grades in minutes instead of hours.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+import secrets
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from course_utils import checks
+from course_utils.grading import sandbox, scan, wire
+
+MAX_NOTEBOOK_BYTES = 20 * 2**20     # the course's largest stored notebook is about 2 MB
+EXERCISES_HEADING = re.compile(r"^##\s+Exercises\b")
+CHECK_CALL = re.compile(r"points\(\s*check_\w+\(")
+
+
+class HandinError(ValueError):
+    """The file is not a notebook the grader can read."""
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One exercise of a course notebook: answer name, check cell, how it is judged."""
+
+    answer: str            # the name the student defines, e.g. "my_convolve2d"
+    answer_id: str         # nbgrader grade_id of the answer cell (the same name)
+    check_id: str          # nbgrader grade_id of the check cell, "check_my_convolve2d"
+    points: float
+    exercise: checks.Exercise
+
+
+@dataclass
+class Verdict:
+    answer: str
+    check_id: str
+    points: float
+    max_points: float
+    lines: list[str]
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    """Everything the grader concluded about one hand-in (JSON-able with `to_json`)."""
+
+    notebook: str
+    sha256: str
+    status: str                      # "graded", "timed out", "not a notebook", ...
+    seconds: float
+    verdicts: list[Verdict]
+    flags: list[str]
+    outputs: dict[str, list]          # hand-in cell index -> outputs as run (sanitised)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(v.points for v in self.verdicts)
+
+    @property
+    def max_score(self) -> float:
+        return sum(v.max_points for v in self.verdicts)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Result:
+        data = json.loads(text)
+        data["verdicts"] = [Verdict(**v) for v in data["verdicts"]]
+        return cls(**data)
+
+
+# ----------------------------------------------------------------------------- the course side
+def course_exercises(course: nbformat.NotebookNode) -> list[Graded]:
+    """The graded exercises of a course notebook, read from its locked check cells."""
+    graded = []
+    for cell in course.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade") or not CHECK_CALL.search(cell.source):
+            continue
+        call = _check_call(cell.source)
+        if call is None:
+            raise ValueError(f"check cell {meta.get('grade_id')!r} does not end with "
+                             "points(check_x(my_x, ...)) of literal arguments")
+        check, answer, arguments = call
+        answer_id = meta["grade_id"].removeprefix("check_")
+        graded.append(Graded(answer, answer_id, meta["grade_id"], float(meta.get("points", 1)),
+                             checks.exercise_of_check(check, **arguments)))
+    return graded
+
+
+def _check_call(source: str) -> tuple[str, str, dict] | None:
+    """(check name, answer name, keyword arguments) of the cell's last line points(check(...))."""
+    try:
+        last = ast.parse(source).body[-1]
+        outer = last.value
+        inner = outer.args[0]
+        check, answer = inner.func.id, inner.args[0].id
+        arguments = {k.arg: ast.literal_eval(k.value) for k in inner.keywords}
+    except (SyntaxError, IndexError, AttributeError, ValueError):
+        return None
+    if outer.func.id != "points" or len(inner.args) != 1:
+        return None
+    return check, answer, arguments
+
+
+def course_sources(course: nbformat.NotebookNode) -> set[str]:
+    return {cell.source.strip() for cell in course.cells if cell.cell_type == "code"}
+
+
+# ----------------------------------------------------------------------------- the hand-in side
+def read_handin(path: Path) -> nbformat.NotebookNode:
+    """The hand-in as a notebook, read as JSON only; HandinError says why it cannot be."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise HandinError(f"{size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MB "
+                          "a hand-in may have (clear the outputs and hand it in again)")
+    try:
+        nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        cells = nb.cells
+        if not all(isinstance(c.get("source"), str) and c.get("cell_type") for c in cells):
+            raise ValueError("a cell without source or type")
+    except Exception as error:  # noqa: BLE001 -- any failure to read is "not a notebook"
+        raise HandinError(f"not a Jupyter notebook ({type(error).__name__}: "
+                          f"{str(error)[:200]})") from None
+    return nb
+
+
+def cells_to_run(nb: nbformat.NotebookNode) -> tuple[str, list[int]]:
+    """(the imports of the lecture part, the code cells of the Exercises section).
+
+    The section starts at the "## Exercises" heading, or at the first nbgrader cell if a
+    student removed the heading.
+    """
+    start = next((i for i, c in enumerate(nb.cells)
+                  if c.cell_type == "markdown" and EXERCISES_HEADING.match(c.source)), None)
+    if start is None:
+        start = next((i for i, c in enumerate(nb.cells)
+                      if c.get("metadata", {}).get("nbgrader")), len(nb.cells))
+    imports = []
+    for cell in nb.cells[:start]:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(scan._MAGIC.sub("", cell.source))
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        imports += [ast.unparse(node) for node in tree.body
+                    if isinstance(node, (ast.Import, ast.ImportFrom))]
+    section = [i for i in range(start, len(nb.cells)) if nb.cells[i].cell_type == "code"]
+    return "\n".join(dict.fromkeys(imports)), section
+
+
+# ----------------------------------------------------------------------------- grading
+def grade_notebook(handin_path: Path, course: nbformat.NotebookNode,
+                   limits: sandbox.Limits = sandbox.Limits(), unsafe: bool = False,
+                   seed: int | None = None) -> Result:
+    """Grade one hand-in against its course notebook. Never raises for what is in the hand-in."""
+    handin_path = Path(handin_path)
+    data = handin_path.read_bytes() if handin_path.stat().st_size <= MAX_NOTEBOOK_BYTES else b""
+    digest = hashlib.sha256(data).hexdigest() if data else "too large"
+    graded = course_exercises(course)
+
+    def zero(status: str, lines: list[str], seconds: float = 0.0) -> Result:
+        verdicts = [Verdict(g.answer, g.check_id, 0.0, g.points, lines) for g in graded]
+        return Result(handin_path.name, digest, status, seconds, verdicts, [], {})
+
+    try:
+        nb = read_handin(handin_path)
+    except HandinError as error:
+        return zero("not a notebook", [f"✘ the hand-in could not be read: {error}"])
+
+    rng = np.random.default_rng(seed if seed is not None else secrets.randbits(128))
+    cases = {g.answer_id: g.exercise.cases(rng) for g in graded}
+    preamble, section = cells_to_run(nb)
+    with tempfile.TemporaryDirectory(prefix="grading-") as folder:
+        scratch = Path(folder) / "scratch"
+        sandbox.prepare(scratch)
+        where = str(scratch) if unsafe else "/scratch"     # the scratch folder as the box sees it
+        probes = []
+        for g in graded:
+            inputs = {"name": g.answer, "kind": g.exercise.kind,
+                      "settings": dict(g.exercise.settings), "cases": cases[g.answer_id]}
+            wire.dump(inputs, scratch / f"in-{g.answer_id}.json")
+            probes.append("from course_utils.grading import probe\n"
+                          f"probe.answer({where + '/in-' + g.answer_id + '.json'!r}, "
+                          f"{where + '/out-' + g.answer_id + '.json'!r})")
+        shutil.copyfile(handin_path, scratch / "handin.ipynb")
+        (scratch / "work").mkdir()
+        job = {"handin": "handin.ipynb", "cells": section, "preamble": preamble,
+               "probes": probes, "cell_timeout": limits.cell_seconds}
+        (scratch / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        finished = sandbox.run(scratch, ["-m", "course_utils.grading.runner", where], limits,
+                               unsafe=unsafe)
+        verdicts = [_judge(g, cases[g.answer_id], scratch / f"out-{g.answer_id}.json", limits)
+                    for g in graded]
+        outputs = _outputs(scratch / "executed.ipynb", section)
+    status = "timed out" if finished.timed_out else "graded"
+    problems = []
+    if finished.timed_out:
+        problems.append(f"stopped at the time limit of {limits.wall_seconds:.0f} s for a notebook")
+    elif finished.returncode != 0:
+        problems.append(f"the notebook runner ended with code {finished.returncode}: "
+                        f"{finished.log.strip()[-300:]}")
+    answers = {g.answer: g.exercise.references for g in graded}
+    flags = scan.flags(((i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"),
+                       course_sources(course), answers)
+    for verdict in verdicts:
+        verdict.flags = [f for f in flags if f"({verdict.answer})" in f]
+    return Result(handin_path.name, digest, status, finished.seconds, verdicts, flags, outputs,
+                  problems)
+
+
+def _judge(g: Graded, cases: list[tuple], answer_file: Path, limits: sandbox.Limits) -> Verdict:
+    """Compare the probe's outputs with the references computed here."""
+    def verdict(passed: bool, lines: list[str]) -> Verdict:
+        return Verdict(g.answer, g.check_id, g.points if passed else 0.0, g.points, lines)
+
+    if not answer_file.exists():
+        return verdict(False, [f"✘ {g.answer}: no answer came back (the notebook crashed, or the "
+                               f"function ran longer than {limits.cell_seconds:.0f} s on the "
+                               "grader's cases)"])
+    try:
+        data = wire.load(answer_file)
+    except ValueError as error:
+        return verdict(False, [f"✘ {g.answer}: {error}"])
+    if not isinstance(data, dict):
+        return verdict(False, [f"✘ {g.answer}: the answer file was tampered with"])
+    if data.get("missing") is True:
+        return verdict(False, [f"… {g.answer}: not answered (no function or class of this name "
+                               "after the notebook ran)"])
+    outcomes = data.get("outcomes")
+    if not isinstance(outcomes, list) or len(outcomes) != len(cases):
+        return verdict(False, [f"✘ {g.answer}: the answer file was tampered with"])
+    passed, lines = checks.judge(g.exercise, g.answer, cases, (_outcome(o) for o in outcomes))
+    return verdict(passed, lines)
+
+
+def _outcome(data) -> checks.Outcome:
+    if not isinstance(data, dict):
+        return checks.Outcome(value=wire.Opaque("a tampered answer"))
+    if data.get("not_answered") is True:
+        return checks.Outcome(not_answered=True)
+    if isinstance(data.get("raised"), str):
+        return checks.Outcome(raised=data["raised"][:300])
+    return checks.Outcome(value=data.get("value"))
+
+
+def _outputs(executed: Path, section: list[int]) -> dict[str, list]:
+    """The outputs of the section's cells as they ran: text and PNG only, size-limited."""
+    if not executed.exists() or executed.stat().st_size > MAX_NOTEBOOK_BYTES:
+        return {}
+    try:
+        cells = nbformat.reads(executed.read_text(encoding="utf-8"), as_version=4).cells
+    except Exception:  # noqa: BLE001 -- written by the hand-in's box: untrusted
+        return {}
+    ran = cells[1:1 + len(section)]
+    return {str(index): _safe(cell.get("outputs", [])) for index, cell in zip(section, ran)}
+
+
+def _safe(outputs: list) -> list:
+    """Outputs with only plain text and PNG images (no HTML or scripts into the grader's pages)."""
+    kept, budget = [], 100_000
+    for out in outputs[:50]:
+        kind = out.get("output_type") if isinstance(out, dict) else None
+        if kind == "stream" and isinstance(out.get("text"), str):
+            text = out["text"][:budget]
+            kept.append({"output_type": "stream", "name": "stdout", "text": text})
+        elif kind in ("execute_result", "display_data") and isinstance(out.get("data"), dict):
+            data = {k: v for k, v in out["data"].items()
+                    if k in ("text/plain", "image/png") and isinstance(v, str)}
+            if "text/plain" in data:
+                data["text/plain"] = data["text/plain"][:budget]
+            # a result becomes display data: only the grader's verdicts end a check cell
+            kept.append({"output_type": "display_data", "data": data, "metadata": {}})
+        elif kind == "error":
+            text = f"{str(out.get('ename'))[:100]}: {str(out.get('evalue'))[:500]}"
+            kept.append({"output_type": "stream", "name": "stdout", "text": text + "\n"})
+    return kept

@@ -1,0 +1,98 @@
+"""What a teaching assistant should look at: answer code that reaches around the exercise.
+
+Static reading of the code cells a student wrote or changed (cells identical to one of the
+course's are skipped), never run. It flags, for a person to judge, not for a zero:
+
+- use of the course's own implementation of the exercise (or of the library function the
+  check compares with) in the cell that defines the answer;
+- anything that touches the grading machinery or Python's internals: `course_utils.checks`,
+  `course_utils.grading`, `sys.modules`, `builtins`, the IPython shell, dynamic imports and
+  code (`__import__`, `importlib`, `exec`, `eval`, `compile`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+
+_MAGIC = re.compile(r"^\s*[%!].*$", re.M)
+_INTERNALS = {
+    "checks": "course_utils.checks (the self-checks)",
+    "grading": "course_utils.grading (the grader)",
+    "modules": "sys.modules",
+    "builtins": "builtins",
+    "__builtins__": "builtins",
+    "get_ipython": "the IPython shell",
+    "IPython": "the IPython shell",
+    "InteractiveShell": "the IPython shell",
+    "showtraceback": "the IPython shell",
+    "__import__": "dynamic imports",
+    "importlib": "dynamic imports",
+    "exec": "dynamic code (exec)",
+    "eval": "dynamic code (eval)",
+    "compile": "dynamic code (compile)",
+    "__eq__": "a custom == (__eq__)",
+}
+
+
+def identifiers(source: str) -> set[str] | None:
+    """Every name, attribute and imported module part used in source (None: not Python)."""
+    try:
+        tree = ast.parse(_MAGIC.sub("", source))
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+            found.add(node.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                found.update(alias.name.split("."))
+        elif isinstance(node, ast.ImportFrom):
+            found.update((node.module or "").split("."))
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.update(part for part in re.split(r"\W+", node.value) if part in _INTERNALS)
+    return found
+
+
+def defines(source: str) -> set[str]:
+    """Names of the functions and classes that source defines at its top level."""
+    try:
+        tree = ast.parse(_MAGIC.sub("", source))
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    return {node.name for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+
+
+def flags(cells: Iterable[tuple[int, str]], course_sources: set[str],
+          answers: dict[str, tuple[str, ...]]) -> list[str]:
+    """Flags for a teaching assistant, one line each.
+
+    cells: (index, source) of the hand-in's code cells. course_sources: the sources of the
+    course's cells (unchanged cells are not the student's). answers: answer name (e.g.
+    "my_convolve2d") -> names of the implementations that answer must not simply call.
+    """
+    found = []
+    for index, source in cells:
+        if source.strip() in course_sources or not source.strip():
+            continue
+        names = identifiers(source)
+        if names is None:
+            found.append(f"cell {index}: not valid Python, not read")
+            continue
+        touched = sorted({_INTERNALS[name] for name in names if name in _INTERNALS})
+        if touched:
+            found.append(f"cell {index}: touches {', '.join(touched)}")
+        for answer in sorted(defines(source) & set(answers)):
+            used = sorted(names & set(answers[answer]))
+            if used:
+                found.append(f"cell {index} ({answer}): uses {', '.join(used)}, an implementation "
+                             "of this very exercise")
+    return found
