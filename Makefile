@@ -95,7 +95,7 @@ ASSIGNMENTS ?= $(basename $(notdir $(wildcard notebooks/[0-9][0-9]_*.ipynb)))
 NBGRADER = PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader
 NBGRADER_COURSE = --CourseDirectory.root="$(abspath $(COURSE_DIR))"
 
-.PHONY: homework autograde feedback html slides grade
+.PHONY: homework autograde feedback html slides sandbox
 
 # Student copies: every notebook becomes assignment NN_name in $(COURSE_DIR)/source/,
 # `nbgrader generate_assignment` writes $(COURSE_DIR)/release/NN_name/NN_name.ipynb
@@ -115,21 +115,37 @@ homework: install
 # Autograde the hand-ins in $(SUBMITTED), laid out as nbgrader's submitted/ folder
 # (<student>/NN_name/NN_name.ipynb, as `nbgrader collect` or `zip_collect` leave it;
 # another folder is first copied into $(COURSE_DIR)/submitted/), every assignment found
-# there (or ASSIGNMENTS="01_convolution ..."). nbgrader restores the locked check cells
-# from the release, runs each notebook in a fresh kernel, stores the scores in the
-# gradebook and the executed copies in $(COURSE_DIR)/autograded/; the scores are then
-# exported to $(COURSE_DIR)/grades.csv. Needs `make homework` first.
-#   make autograde SUBMITTED=path/to/folder
-autograde: install
+# there (or ASSIGNMENTS="01_convolution ..."). Needs `make homework` first.
+#   1. python -m course_utils.grading runs every hand-in in a bubblewrap sandbox, GRADE_JOBS
+#      at a time, and judges its answers outside it (verdicts in $(COURSE_DIR)/verdicts/,
+#      a table in $(COURSE_DIR)/grading_report.csv);
+#   2. nbgrader autograde records those verdicts in the gradebook (nbgrader_config.py), one
+#      notebook after another, executing nothing;
+#   3. the scores are exported to $(COURSE_DIR)/grades.csv.
+#   make autograde SUBMITTED=path/to/folder [GRADE_JOBS=2] [GRADE_FLAGS=--unsafe-no-sandbox]
+GRADE_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+HANDED_IN = $(or $(sort $(filter $(ASSIGNMENTS),$(notdir $(wildcard $(SUBMITTED)/*/*)))),$(error no $(SUBMITTED)/<student>/<assignment>/ folder for any of: $(ASSIGNMENTS)))
+autograde: install sandbox
 	@test -d "$(SUBMITTED)" || { echo "usage: make autograde SUBMITTED=folder/<student>/<assignment>/<notebook>.ipynb"; exit 2; }
 	@test -f "$(COURSE_DIR)/gradebook.db" || { echo "no course in $(COURSE_DIR): run make homework first"; exit 2; }
 	if [ "$(abspath $(SUBMITTED))" != "$(abspath $(COURSE_DIR)/submitted)" ]; then \
 	  mkdir -p "$(COURSE_DIR)/submitted" && cp -R "$(SUBMITTED)/." "$(COURSE_DIR)/submitted/"; fi
-	set -e; for a in $(or $(sort $(filter $(ASSIGNMENTS),$(notdir $(wildcard $(SUBMITTED)/*/*)))),$(error no $(SUBMITTED)/<student>/<assignment>/ folder for any of: $(ASSIGNMENTS))); do \
-	  $(NBGRADER) autograde $$a $(NBGRADER_COURSE) $(NBGRADER_FLAGS); \
-	done
+	$(PY) -m course_utils.grading "$(COURSE_DIR)" --jobs $(GRADE_JOBS) $(GRADE_FLAGS) \
+	  $(foreach a,$(HANDED_IN),--assignment $(a))
+	@# nbgrader stops at a file that is not a notebook (graded 0 above, and listed in the
+	@# report); the rest of the class is still recorded.
+	failed=; for a in $(HANDED_IN); do \
+	  $(NBGRADER) autograde $$a $(NBGRADER_COURSE) --log-level=WARN $(NBGRADER_FLAGS) || failed="$$failed $$a"; \
+	done; if [ -n "$$failed" ]; then echo "nbgrader could not read some hand-ins of:$$failed (see $(COURSE_DIR)/grading_report.csv)"; fi
 	$(NBGRADER) export --log-level=WARN $(NBGRADER_COURSE) --to="$(abspath $(COURSE_DIR))/grades.csv"
-	@echo "scores: $(COURSE_DIR)/grades.csv"
+	@echo "scores: $(COURSE_DIR)/grades.csv; per hand-in times and flags: $(COURSE_DIR)/grading_report.csv"
+
+# bubblewrap, the sandbox of the hand-ins (Debian's package), installed where we may.
+sandbox:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -qq bubblewrap >/dev/null || { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }; \
+	  else echo "install bubblewrap (e.g. sudo apt-get install bubblewrap): it sandboxes the hand-ins"; exit 2; fi; }
 
 # HTML feedback for every autograded hand-in: $(COURSE_DIR)/feedback/<student>/NN_name/NN_name.html
 feedback: install
@@ -168,8 +184,3 @@ slides: install
 	cp -r $(REVEAL_JS)/dist $(REVEAL_JS)/plugin $(SLIDES_DIR)/reveal.js/
 	cp -r $(MATHJAX) $(SLIDES_DIR)/mathjax
 	@echo "slides: $(SLIDES_DIR)/NN_name.slides.html"
-
-# Grade a handed-in notebook headless:  make grade NB=path/to/handed_in.ipynb
-grade: install
-	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/handed_in.ipynb"; exit 2; }
-	$(PY) -m course_utils.grade $(NB)

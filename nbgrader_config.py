@@ -26,13 +26,20 @@ c.CourseDirectory.source_directory = "source"
 # teacher's run.
 c.ClearOutput.remove_metadata_fields = ["collapsed", "scrolled", "execution"]
 
-# Each notebook is executed in one kernel, top to bottom. The slowest cells, measured
-# in the stored notebooks (cell execution metadata): notebook 05 trains its networks
-# (76 s for the slowest, on a busy machine), notebook 07 trains its 49-model grid in one
-# cell (81 s for 40 epochs on this 2-core machine). 600 s per cell leaves room for a busy grading machine; the default,
-# 30 s, would stop notebook 07's grid and give every later check 0.
-c.Execute.timeout = 600
-c.Execute.kernel_name = "python3"
+# Autograde never runs a hand-in in nbgrader's own kernel: code there could patch the checks
+# and forge its score. `python -m course_utils.grading` (make autograde runs it first) runs
+# each hand-in in a sandbox and judges its answers outside it; nbgrader then records those
+# verdicts (ExternalVerdicts in place of Execute) and marks flagged exercises for review.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades)
+
+from course_utils.grading.nbgrader_plugin import ExternalVerdicts, FlagForReview  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    ExternalVerdicts, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    FlagForReview, AssignLatePenalties, CheckCellMetadata,
+]
 
 # The kernel "python3" is this environment's: its kernel spec runs `python`, which
 # jupyter_client replaces by the Python running nbgrader (.venv/bin/python from the
@@ -44,6 +51,5 @@ if _kernels not in os.environ.get("JUPYTER_PATH", "").split(os.pathsep):
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (_kernels, os.environ.get("JUPYTER_PATH", "")) if p)
 
-# TensorFlow's C++ start-up chatter goes to stderr, and nbgrader gives 0 points to a
-# test cell that writes to stderr.
+# TensorFlow's C++ start-up chatter would otherwise reach the outputs of make homework.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

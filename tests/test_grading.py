@@ -1,0 +1,384 @@
+"""Grading that a hand-in cannot forge or escape: the pieces, and a hostile class end to end.
+
+Fast tests cover the wire format, the scan for flags and the reading of the course's
+exercises. The class (fixture `graded_class`) is one `make homework` + `make autograde`
+run over honest and hostile hand-ins of notebook 01 and a right hand-in of every notebook:
+each hand-in runs in the bubblewrap sandbox, and nbgrader records the verdicts.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from course_utils import checks
+from course_utils.grading import grader, scan, wire
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTION = "### BEGIN SOLUTION"
+STUB = re.compile(r"# YOUR CODE HERE\n(\s*)raise NotImplementedError\(\)")
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+# ----------------------------------------------------------------------------- wire format
+def test_wire_round_trips_what_answers_are_made_of():
+    value = (np.arange(6.0).reshape(2, 3), [1, 2.5, None, "x", True], np.array([3], dtype=np.int64),
+             [(3, 1, 0), (2, 2, 0)], float("nan"), {"a": 1})
+    back = wire.decode(json.loads(json.dumps(wire.encode(value))))
+    assert isinstance(back, tuple) and back[0].shape == (2, 3) and back[0].dtype == float
+    np.testing.assert_array_equal(back[0], value[0])
+    assert back[1] == [1, 2.5, None, "x", True] and isinstance(back[1][0], int)
+    assert back[2].dtype == np.int64 and back[3] == [(3, 1, 0), (2, 2, 0)]
+    assert np.isnan(back[4]) and back[5] == {"a": 1}
+
+
+def test_wire_turns_foreign_objects_and_malformed_data_into_opaque_values():
+    class AlwaysEqual:
+        def __eq__(self, other):
+            return True
+
+    for data in (wire.encode(AlwaysEqual()), wire.encode(1j), wire.encode(np.array([object()])),
+                 {"__array__": [1, 2], "shape": [3], "dtype": "float64"},
+                 {"__array__": [1], "shape": [1], "dtype": "object"},
+                 {"__class__": "os.system"}):
+        back = wire.decode(data)
+        assert isinstance(back, wire.Opaque), data
+        assert checks.EXERCISES["convolve1d"].compare(np.zeros(1), back) is not None
+
+
+def test_wire_refuses_a_file_too_large_or_not_json(tmp_path, monkeypatch):
+    path = tmp_path / "out.json"
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="not the JSON"):
+        wire.load(path)
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError):
+        wire.load(path)
+    monkeypatch.setattr(wire, "MAX_BYTES", 10)
+    path.write_text("[1, 2, 3, 4, 5, 6]")
+    with pytest.raises(ValueError, match="more than"):
+        wire.load(path)
+
+
+# ----------------------------------------------------------------------------- course exercises
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_graded_exercise_is_read_from_its_check_cell_and_judges_the_solution(path):
+    """The stored solution passes the grader's judgement on cases from a fresh seed."""
+    course = nbformat.read(path, as_version=4)
+    graded = grader.course_exercises(course)
+    answers = [_meta(c)["grade_id"] for c in course.cells if SOLUTION in c.source]
+    assert [g.answer_id for g in graded] == answers
+    namespace = {"np": np}
+    for cell in course.cells:
+        if SOLUTION in cell.source:
+            exec(cell.source, namespace)  # the course's own reference answer
+    rng = np.random.default_rng(12345)
+    for g in graded:
+        cases = g.exercise.cases(rng)
+        target = g.exercise.student_callable(namespace[g.answer])
+        outcomes = [checks.call(target, args) for args in cases]
+        # through the wire, as the grader receives it
+        outcomes = [checks.Outcome(value=wire.decode(json.loads(json.dumps(wire.encode(o.value)))))
+                    for o in outcomes]
+        passed, lines = checks.judge(g.exercise, g.answer, cases, outcomes)
+        assert passed, lines
+
+
+def test_cells_to_run_are_the_imports_and_the_exercises_section():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport numpy as np\nx = train()"),
+        nbformat.v4.new_code_cell("from course_utils import CNN\nCNN().fit()"),
+        nbformat.v4.new_markdown_cell("## Exercises"),
+        nbformat.v4.new_code_cell("def my_f(x):\n    return x"),
+    ])
+    preamble, section = grader.cells_to_run(nb)
+    assert preamble == "import numpy as np\nfrom course_utils import CNN"
+    assert section == [3]
+
+
+def test_scan_flags_checks_internals_and_the_courses_own_implementation():
+    course = {"from course_utils.checks import check_convolve1d, points\n\npoints(check_convolve1d(my_convolve1d))"}
+    cells = [
+        (0, "from course_utils.checks import check_convolve1d, points\n\npoints(check_convolve1d(my_convolve1d))"),
+        (1, "def my_convolve1d(x, w):\n    return np.convolve(x, w)"),
+        (2, "import sys\nsys.modules['course_utils.checks'].points = lambda *a: 1.0"),
+        (3, "get_ipython().showtraceback = lambda *a, **k: None"),
+        (4, "import builtins\nbuiltins.print = None"),
+        (5, "def my_convolve2d(image, kernel):\n    return image[:1]"),
+        (6, "getattr(__import__('course_utils'), 'che' + 'cks')"),
+    ]
+    found = scan.flags(cells, course, {"my_convolve1d": ("convolve",), "my_convolve2d": ("convolve2d",)})
+    assert found[0] == "cell 1 (my_convolve1d): uses convolve, an implementation of this very exercise"
+    assert any(f.startswith("cell 2: touches") and "sys.modules" in f for f in found)
+    assert any(f.startswith("cell 3: touches the IPython shell") for f in found)
+    assert any(f.startswith("cell 4: touches builtins") for f in found)
+    assert any(f.startswith("cell 6: touches") and "dynamic imports" in f for f in found)
+    assert not any(f.startswith(("cell 0", "cell 5")) for f in found)
+
+
+def test_a_hand_in_that_is_not_a_notebook_is_refused_before_anything_runs(tmp_path):
+    garbage = tmp_path / "garbage.ipynb"
+    garbage.write_text("this is not JSON")
+    with pytest.raises(grader.HandinError, match="not a Jupyter notebook"):
+        grader.read_handin(garbage)
+    result = grader.grade_notebook(garbage, nbformat.read(NOTEBOOKS[0], as_version=4))
+    assert result.status == "not a notebook" and result.score == 0 and result.max_score == 3
+
+
+# ----------------------------------------------------------------------------- hostile hand-ins
+def _answer(cell, body: str) -> None:
+    assert STUB.search(cell.source), cell.source
+    cell.source = STUB.sub(lambda m: body, cell.source, count=1)
+
+
+def _fill(release, course, sources: dict[str, str]) -> nbformat.NotebookNode:
+    """A copy of the release; answer cell grade_id -> its new source ("right": the solution)."""
+    nb = copy.deepcopy(release)
+    solutions = {_meta(c).get("grade_id"): c.source for c in course.cells if SOLUTION in c.source}
+    for cell in nb.cells:
+        grade_id = _meta(cell).get("grade_id")
+        if grade_id in sources:
+            cell.source = solutions[grade_id] if sources[grade_id] == "right" else sources[grade_id]
+    return nb
+
+
+RIGHT = "right"
+ONE, TWO, THREE = "my_convolve1d", "my_convolve2d", "my_cross_correlate2d"
+FORGE_CHECKS = """import course_utils.checks as C
+
+def _passed(f, *args, **kwargs):
+    print("✔ passed 13 cases")
+    return True
+
+for _name in dir(C):
+    if _name.startswith("check_"):
+        setattr(C, _name, _passed)
+
+def my_convolve1d(x, w):
+    return None
+"""
+ALWAYS_EQUAL = """class Equal(float):
+    def __eq__(self, other):
+        return True
+    __ne__ = lambda self, other: False
+
+def {name}(*args):
+    return Equal(1.0)
+"""
+
+
+def _hostile(release, course, sandbox_root: Path, port: int) -> dict[str, tuple[nbformat.NotebookNode, dict]]:
+    """student -> (hand-in of notebook 01, expected points per exercise)."""
+    zero = {ONE: 0.0, TWO: 0.0, THREE: 0.0}
+    secrets_paths = [ROOT / "notebooks" / "01_convolution.ipynb", sandbox_root / "gradebook.db",
+                     sandbox_root / "source" / "01_convolution" / "01_convolution.ipynb"]
+    reader = ("import json\n"
+              f"def {{name}}(*args):\n"
+              f"    for path in {[str(p) for p in secrets_paths]!r}:\n"
+              "        text = open(path).read()\n"
+              "        cells = json.loads(text)['cells']\n"
+              "        source = next(''.join(c['source']) for c in cells if '{name}' in ''.join(c['source']) and 'BEGIN SOLUTION' in ''.join(c['source']))\n"
+              "        space = {{'np': np}}\n"
+              "        exec(source, space)\n"
+              "        return space['{name}'](*args)\n")
+    writes = [ROOT / "notebooks" / "PWNED.txt", sandbox_root / "PWNED.txt", Path("/tmp/PWNED-grading.txt"),
+              Path.home() / "PWNED.txt"]
+    writer = "".join(f"try:\n    open({str(p)!r}, 'w').write('x')\nexcept OSError as error:\n    print(error)\n"
+                     for p in writes)
+    network = (f"import socket\nfor address in [('127.0.0.1', {port}), ('10.0.2.2', 80), ('8.8.8.8', 53)]:\n"
+               "    try:\n        socket.create_connection(address, timeout=3).sendall(b'leak')\n"
+               "    except OSError as error:\n        print(address, error)\n")
+    plans = {
+        "forger": ({ONE: FORGE_CHECKS, TWO: "def my_convolve2d(image, kernel):\n    return None",
+                    THREE: "def my_cross_correlate2d(image, kernel):\n    return None"}, zero),
+        "pointer": ({ONE: "import course_utils.checks\ncourse_utils.checks.points = lambda *a, **k: 1.0\n"
+                          "def my_convolve1d(x, w):\n    return None"}, zero),
+        "equalizer": ({name: ALWAYS_EQUAL.format(name=name) for name in (ONE, TWO, THREE)}, zero),
+        "silencer": ({ONE: "get_ipython().showtraceback = lambda *a, **k: None\n"
+                           "def my_convolve1d(x, w):\n    raise ValueError('hidden')",
+                      TWO: "def my_convolve2d(image, kernel):\n    return kernel"}, zero),
+        "reader": ({name: reader.format(name=name) for name in (ONE, TWO, THREE)}, zero),
+        "writer": ({ONE: "right", TWO: "right", THREE: writer + course_source(course, THREE)},
+                   {ONE: 1.0, TWO: 1.0, THREE: 1.0}),
+        "caller": ({ONE: network + course_source(course, ONE), TWO: "right", THREE: "right"},
+                   {ONE: 1.0, TWO: 1.0, THREE: 1.0}),
+        "hog": ({ONE: course_source(course, ONE) + "\nhog = np.ones(2**37 // 8)",
+                 TWO: "def my_convolve2d(image, kernel):\n    return np.ones(2**37 // 8)",
+                 THREE: "right"}, {ONE: 1.0, TWO: 0.0, THREE: 1.0}),
+        "looper": ({ONE: "right", TWO: course_source(course, TWO) + "\nwhile True:\n    pass",
+                    THREE: "def my_cross_correlate2d(image, kernel):\n    while True:\n        pass"},
+                   {ONE: 1.0, TWO: 1.0, THREE: 0.0}),
+        # honest students
+        "alice": ({ONE: "right", TWO: "def my_convolve2d(image, kernel):\n    return None"},
+                  {ONE: 1.0, TWO: 0.0, THREE: 0.0}),
+        "bob": ({ONE: "right", TWO: "right", THREE: "right"}, {ONE: 1.0, TWO: 1.0, THREE: 1.0}),
+        "carol": ({}, zero),
+    }
+    return {student: (_fill(release, course, sources), expected)
+            for student, (sources, expected) in plans.items()}
+
+
+def course_source(course, grade_id: str) -> str:
+    return next(c.source for c in course.cells if _meta(c).get("grade_id") == grade_id)
+
+
+class _Listener:
+    """A TCP server on the host's loopback that records every connection it gets."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+
+@pytest.fixture(scope="session")
+def graded_class(homework_course, tmp_path_factory):
+    """Every hand-in above plus a right hand-in of each notebook, through `make autograde`."""
+    course_dir = homework_course["course"]
+    base = tmp_path_factory.mktemp("class")
+    submitted = base / "submitted"
+    listener = _Listener()
+    course01 = nbformat.read(NOTEBOOKS[0], as_version=4)
+    release01 = nbformat.read(course_dir / "release" / NOTEBOOKS[0].stem / NOTEBOOKS[0].name, as_version=4)
+    expected = {}
+    for student, (nb, points) in _hostile(release01, course01, course_dir, listener.port).items():
+        target = submitted / student / NOTEBOOKS[0].stem / NOTEBOOKS[0].name
+        target.parent.mkdir(parents=True)
+        nbformat.write(nb, target)
+        expected[(student, NOTEBOOKS[0].stem)] = points
+    for student, content in (("garbage", b"{ this is not JSON"), ("huge", None)):
+        target = submitted / student / NOTEBOOKS[0].stem / NOTEBOOKS[0].name
+        target.parent.mkdir(parents=True)
+        if content is None:
+            with target.open("wb") as out:       # 200 MB of a valid-looking notebook start
+                out.write(b'{"cells": [{"cell_type": "code", "source": "' + b"x" * (200 * 2**20) + b'"')
+        else:
+            target.write_bytes(content)
+        expected[(student, NOTEBOOKS[0].stem)] = {ONE: 0.0, TWO: 0.0, THREE: 0.0}
+    for path in NOTEBOOKS:
+        course = nbformat.read(path, as_version=4)
+        release = nbformat.read(course_dir / "release" / path.stem / path.name, as_version=4)
+        answers = [_meta(c)["grade_id"] for c in course.cells if SOLUTION in c.source]
+        target = submitted / "ref" / path.stem / path.name
+        target.parent.mkdir(parents=True)
+        nbformat.write(_fill(release, course, dict.fromkeys(answers, RIGHT)), target)
+        expected[("ref", path.stem)] = dict.fromkeys(answers, 1.0)
+    before = _snapshot(ROOT, course_dir)
+    env = {**os.environ, "MAKEFLAGS": ""}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "autograde", f"COURSE_DIR={course_dir}",
+         f"SUBMITTED={submitted}", "GRADE_FLAGS=--cell-seconds 15 --wall-seconds 150 --memory-gib 4"],
+        cwd=ROOT, check=False, capture_output=True, text=True, env=env, timeout=1800)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-5000:]
+    feedback = subprocess.run(["make", "--no-print-directory", "feedback", f"COURSE_DIR={course_dir}"],
+                              cwd=ROOT, check=False, capture_output=True, text=True, env=env,
+                              timeout=900)
+    assert feedback.returncode == 0, (feedback.stdout + feedback.stderr)[-3000:]
+    return {"course": course_dir, "expected": expected, "log": log, "listener": listener,
+            "before": before, "after": _snapshot(ROOT, course_dir)}
+
+
+def _snapshot(*folders: Path) -> dict[str, float]:
+    """Every file under the folders (but the grader's own output) and /tmp, with its mtime."""
+    seen = {}
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if any(part in (".venv", "verdicts", "autograded", "feedback", ".git", "__pycache__")
+                   for part in path.parts) or path.name in ("gradebook.db", "grading_report.csv",
+                                                              "grades.csv", "submitted"):
+                continue
+            if path.is_file():
+                seen[str(path)] = path.stat().st_mtime
+    return seen
+
+
+def _scores(course_dir: Path, assignment: str, student: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        notebook = gb.find_submission_notebook(assignment, assignment, student)
+        return {grade.name.removeprefix("check_"): grade.score for grade in notebook.grades}
+
+
+def test_every_hand_in_scores_exactly_what_it_earned(graded_class):
+    for (student, assignment), points in graded_class["expected"].items():
+        if student in ("garbage", "huge"):
+            continue   # nbgrader cannot read them; the grader's report holds their zero
+        assert _scores(graded_class["course"], assignment, student) == points, \
+            (student, assignment, graded_class["log"][-3000:])
+
+
+def test_unreadable_hand_ins_are_reported_with_zero_and_the_class_goes_on(graded_class):
+    rows = {(r["student"], r["assignment"]): r
+            for r in csv.DictReader((graded_class["course"] / "grading_report.csv").open())}
+    for student in ("garbage", "huge"):
+        row = rows[(student, "01_convolution")]
+        assert row["status"] == "not a notebook" and float(row["score"]) == 0, row
+    assert float(rows[("bob", "01_convolution")]["score"]) == 3
+    grades = {(r["student_id"], r["assignment"]): r
+              for r in csv.DictReader((graded_class["course"] / "grades.csv").open())}
+    assert float(grades[("forger", "01_convolution")]["score"]) == 0
+    assert float(grades[("ref", "07_keras_grid_search")]["score"]) == 2
+
+
+def test_forgers_are_flagged_for_review_in_the_gradebook(graded_class):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{graded_class['course'] / 'gradebook.db'}") as gb:
+        def flagged(student):
+            notebook = gb.find_submission_notebook("01_convolution", "01_convolution", student)
+            return {g.name for g in notebook.grades if g.needs_manual_grade}
+
+        for student in ("forger", "pointer", "silencer"):
+            assert flagged(student), student
+        for student in ("alice", "bob", "carol", "writer"):
+            assert not flagged(student), student
+        comment = gb.find_comment(ONE, "01_convolution", "01_convolution", "forger")
+        assert "course_utils.checks" in comment.auto_comment
+
+
+def test_nothing_outside_the_scratch_folder_changed_and_no_connection_left(graded_class):
+    before, after = graded_class["before"], graded_class["after"]
+    assert [p for p in after if p not in before] == []
+    assert [p for p in before if after.get(p) != before[p]] == []
+    for path in (ROOT / "notebooks" / "PWNED.txt", Path("/tmp/PWNED-grading.txt"),
+                 Path.home() / "PWNED.txt", graded_class["course"] / "PWNED.txt"):
+        assert not path.exists(), path
+    assert graded_class["listener"].connections == 0
+
+
+def test_feedback_shows_the_graders_verdict_for_a_wrong_answer(graded_class):
+    html = (graded_class["course"] / "feedback" / "alice" / "01_convolution"
+            / "01_convolution.html").read_text()
+    failed = re.search(rf"✘ {TWO}: failed on case 1 of \d+ \((.*?)\)", html)
+    assert failed and "returned None" in failed.group(1), html[-3000:]
+    after = html[failed.end():]
+    assert "input " in after[:3000] and "expected:" in after and "got:" in after
+    assert f"✔ {ONE}: passed" in html
+    assert f"{THREE}: not answered" in html
