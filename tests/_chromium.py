@@ -7,13 +7,15 @@ page made that left this machine (from Chromium's own network log), for the test
 assert there were none.
 
 The tests skip (with the reason) when Chromium or its driver is not installed:
-`apt-get install chromium chromium-driver` (.ci/run does it).
+`apt-get install chromium chromium-driver` (.ci/run does it). Where the browser must be
+there, COURSE_REQUIRE_CHROMIUM=1 (.ci/run sets it) turns that skip into a failure.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -39,11 +41,14 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
 def require_chromium() -> None:
-    """Skip the calling test when Chromium or chromedriver is missing."""
+    """Skip the calling test when Chromium or chromedriver is missing (fail where required)."""
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
-        pytest.skip(f"browser test needs {' and '.join(missing)} "
-                    "(apt-get install chromium chromium-driver)")
+        reason = (f"browser test needs {' and '.join(missing)} "
+                  "(apt-get install chromium chromium-driver)")
+        if os.environ.get("COURSE_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(f"{reason}; COURSE_REQUIRE_CHROMIUM=1 says it must be installed")
+        pytest.skip(reason)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,17 @@ from cnn_helpers import bars, small_model
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Tests that build or run something large: the course site and slides, JupyterLab in a
+# browser, make homework and the graded class. `make quick` leaves them out (pytest -m "not slow").
+SLOW_FIXTURES = {"site", "decks", "lab", "homework_course", "graded_class", "student_dir"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="module")
 def data():
     return bars(64, seed=1), bars(32, seed=2)

@@ -7,8 +7,6 @@ Headless Debian Chromium driven by Selenium; skipped when Chromium is not instal
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,13 +30,17 @@ def _student_notebook() -> nbformat.NotebookNode:
     nb.cells = [
         nbformat.v4.new_markdown_cell("# 00 · Browser test\n\nA demo cell, then an exercise."),
         nbformat.v4.new_code_cell("import numpy as np\n"
-                                  "from course_utils.checks import check_convolve1d\n"
+                                  "from course_utils.checks import check_convolve1d, points\n"
                                   "print('six times seven is', 6 * 7)"),
         nbformat.v4.new_code_cell("def my_convolve1d(x, w):\n"
                                   "    # YOUR CODE HERE\n"
                                   "    raise NotImplementedError()"),
-        nbformat.v4.new_code_cell("check_convolve1d(my_convolve1d);"),
+        nbformat.v4.new_code_cell("points(check_convolve1d(my_convolve1d))"),
     ]
+    nb.cells[2].metadata["nbgrader"] = {"grade_id": "my_convolve1d", "solution": True,
+                                        "grade": False, "locked": False}
+    nb.cells[3].metadata["nbgrader"] = {"grade_id": "check_my_convolve1d", "solution": False,
+                                        "grade": True, "locked": True, "points": 1}
     return nb
 
 
@@ -133,11 +135,11 @@ def test_jupyterlab_runs_an_exercise_through_the_ui_and_the_saved_notebook_grade
         _wait(driver, lambda d: "np.convolve(x, w)" in saved.read_text(), "the saved notebook")
         assert offsite_requests(driver) == [], "JupyterLab fetched files from the web"
 
-    # Grade the handed-in file headless: full marks.
-    result = subprocess.run([sys.executable, "-m", "course_utils.grade", str(saved)],
-                            check=False, capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert "my_convolve1d" in result.stdout and "score: 1/1" in result.stdout, result.stdout
+    # The grader runs the handed-in file in its sandbox: full marks.
+    from course_utils.grading import grader
+
+    result = grader.grade_notebook(saved, _student_notebook())
+    assert (result.score, result.max_score) == (1.0, 1.0), result.verdicts
 
 
 
@@ -183,5 +185,15 @@ def test_browser_tests_skip_with_a_reason_when_chromium_is_missing(monkeypatch):
     import _chromium
 
     monkeypatch.setattr(_chromium, "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.delenv("COURSE_REQUIRE_CHROMIUM", raising=False)
     with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):
+        _chromium.require_chromium()
+
+
+def test_browser_tests_fail_when_chromium_is_required_but_missing(monkeypatch):
+    import _chromium
+
+    monkeypatch.setattr(_chromium, "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.setenv("COURSE_REQUIRE_CHROMIUM", "1")
+    with pytest.raises(pytest.fail.Exception, match="must be installed"):
         _chromium.require_chromium()

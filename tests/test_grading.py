@@ -16,6 +16,7 @@ import re
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -86,7 +87,7 @@ def test_every_graded_exercise_is_read_from_its_check_cell_and_judges_the_soluti
     namespace = {"np": np}
     for cell in course.cells:
         if SOLUTION in cell.source:
-            exec(cell.source, namespace)  # the course's own reference answer
+            exec(cell.source, namespace)  # noqa: S102 -- the course's own reference answer
     rng = np.random.default_rng(12345)
     for g in graded:
         cases = g.exercise.cases(rng)
@@ -121,6 +122,8 @@ def test_scan_flags_checks_internals_and_the_courses_own_implementation():
         (4, "import builtins\nbuiltins.print = None"),
         (5, "def my_convolve2d(image, kernel):\n    return image[:1]"),
         (6, "getattr(__import__('course_utils'), 'che' + 'cks')"),
+        (7, "notes = open('/home/ta/grading/checks.txt').read()"),
+        (8, "import importlib\nimportlib.import_module('course_utils.checks')"),
     ]
     found = scan.flags(cells, course, {"my_convolve1d": ("convolve",), "my_convolve2d": ("convolve2d",)})
     assert found[0] == "cell 1 (my_convolve1d): uses convolve, an implementation of this very exercise"
@@ -128,7 +131,8 @@ def test_scan_flags_checks_internals_and_the_courses_own_implementation():
     assert any(f.startswith("cell 3: touches the IPython shell") for f in found)
     assert any(f.startswith("cell 4: touches builtins") for f in found)
     assert any(f.startswith("cell 6: touches") and "dynamic imports" in f for f in found)
-    assert not any(f.startswith(("cell 0", "cell 5")) for f in found)
+    assert any(f.startswith("cell 8: touches") and "course_utils.checks" in f for f in found)
+    assert not any(f.startswith(("cell 0", "cell 5", "cell 7")) for f in found)
 
 
 def test_a_hand_in_that_is_not_a_notebook_is_refused_before_anything_runs(tmp_path):
@@ -382,3 +386,38 @@ def test_feedback_shows_the_graders_verdict_for_a_wrong_answer(graded_class):
     assert "input " in after[:3000] and "expected:" in after and "got:" in after
     assert f"✔ {ONE}: passed" in html
     assert f"{THREE}: not answered" in html
+
+
+# ----------------------------------------------------------------------------- formgrader
+def test_formgrader_in_the_browser_lists_every_assignment(graded_class, tmp_path):
+    """A teaching assistant's view: JupyterLab with nbgrader's formgrader on the course."""
+    from _chromium import chromium, require_chromium
+    from _lab import jupyterlab
+
+    require_chromium()
+    course = graded_class["course"]
+    # The project's nbgrader_config.py, with the throw-away course as its root. The
+    # server's root folder must contain the course folder.
+    root = course.parent
+    (root / "nbgrader_config.py").write_text(
+        f"config = {str(ROOT / 'nbgrader_config.py')!r}\n"
+        "exec(compile(open(config).read(), config, 'exec'),\n"
+        "     {'get_config': get_config, '__file__': config})\n"
+        f"get_config().CourseDirectory.root = {str(course)!r}\n")
+    with jupyterlab(root, tmp_path) as lab, chromium() as driver:
+        driver.get(f"{lab['url']}/formgrader?token={lab['token']}")
+        deadline = time.monotonic() + 60
+        while True:
+            text = driver.execute_script("return document.body ? document.body.innerText : ''")
+            rows = [line for line in text.splitlines() if line.startswith(tuple(
+                path.stem for path in NOTEBOOKS))]
+            if len(rows) == len(NOTEBOOKS) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert "Manage Assignments" in text, text[-2000:]
+        assert [row.split()[0] for row in rows] == [path.stem for path in NOTEBOOKS], text[-2000:]
+        # Every assignment shows its hand-ins (notebook 01: the whole hostile class).
+        students = {path.stem: len({s for s, a in graded_class["expected"] if a == path.stem})
+                    for path in NOTEBOOKS}
+        for row, path in zip(rows, NOTEBOOKS):
+            assert str(students[path.stem]) in row.split()[1:], row

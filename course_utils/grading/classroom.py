@@ -78,7 +78,7 @@ def verdict_is_current(paths: HandinPaths) -> bool:
         return False
 
 
-def grade_file(paths: HandinPaths, limits: sandbox.Limits = sandbox.Limits(),
+def grade_file(paths: HandinPaths, limits: sandbox.Limits = sandbox.DEFAULT_LIMITS,
                unsafe: bool = False) -> grader.Result:
     """Grade one hand-in and store its verdict (written whole, then renamed into place)."""
     course = nbformat.read(paths.course, as_version=4)
@@ -92,7 +92,7 @@ def grade_file(paths: HandinPaths, limits: sandbox.Limits = sandbox.Limits(),
 
 
 def grade_class(root: Path, assignments: Iterable[str] | None = None, jobs: int = 2,
-                limits: sandbox.Limits = sandbox.Limits(), unsafe: bool = False,
+                limits: sandbox.Limits = sandbox.DEFAULT_LIMITS, unsafe: bool = False,
                 force: bool = False,
                 report: Callable[[HandinPaths, grader.Result], None] | None = None,
                 ) -> list[tuple[HandinPaths, grader.Result]]:

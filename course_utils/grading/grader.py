@@ -181,7 +181,7 @@ def cells_to_run(nb: nbformat.NotebookNode) -> tuple[str, list[int]]:
 
 # ----------------------------------------------------------------------------- grading
 def grade_notebook(handin_path: Path, course: nbformat.NotebookNode,
-                   limits: sandbox.Limits = sandbox.Limits(), unsafe: bool = False,
+                   limits: sandbox.Limits = sandbox.DEFAULT_LIMITS, unsafe: bool = False,
                    seed: int | None = None) -> Result:
     """Grade one hand-in against its course notebook. Never raises for what is in the hand-in."""
     handin_path = Path(handin_path)
@@ -245,9 +245,9 @@ def _judge(g: Graded, cases: list[tuple], answer_file: Path, limits: sandbox.Lim
         return Verdict(g.answer, g.check_id, g.points if passed else 0.0, g.points, lines)
 
     if not answer_file.exists():
-        return verdict(False, [f"✘ {g.answer}: no answer came back (the notebook crashed, or the "
-                               f"function ran longer than {limits.cell_seconds:.0f} s on the "
-                               "grader's cases)"])
+        why = (f"✘ {g.answer}: no answer came back (the notebook crashed, or the function ran "
+               f"longer than {limits.cell_seconds:.0f} s on the grader's cases)")
+        return verdict(False, [why])
     try:
         data = wire.load(answer_file)
     except ValueError as error:
@@ -255,8 +255,8 @@ def _judge(g: Graded, cases: list[tuple], answer_file: Path, limits: sandbox.Lim
     if not isinstance(data, dict):
         return verdict(False, [f"✘ {g.answer}: the answer file was tampered with"])
     if data.get("missing") is True:
-        return verdict(False, [f"… {g.answer}: not answered (no function or class of this name "
-                               "after the notebook ran)"])
+        why = f"… {g.answer}: not answered (no function or class of this name after the notebook ran)"
+        return verdict(False, [why])
     outcomes = data.get("outcomes")
     if not isinstance(outcomes, list) or len(outcomes) != len(cases):
         return verdict(False, [f"✘ {g.answer}: the answer file was tampered with"])

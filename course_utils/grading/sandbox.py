@@ -44,6 +44,9 @@ class Limits:
     processes: int = 256
 
 
+DEFAULT_LIMITS = Limits()
+
+
 @dataclass(frozen=True)
 class Finished:
     """How a box ended: its exit code (None when killed at the wall-clock limit) and output."""

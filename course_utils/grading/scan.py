@@ -16,7 +16,9 @@ import ast
 import re
 from collections.abc import Iterable
 
-_MAGIC = re.compile(r"^\s*[%!].*$", re.M)
+_MAGIC = re.compile(r"^\s*[%!].*$", re.MULTILINE)
+_NAMED = re.compile(r"course_utils\.(checks|grading)\b|^(checks|builtins|__builtins__|modules"
+                    r"|showtraceback)$")
 _INTERNALS = {
     "checks": "course_utils.checks (the self-checks)",
     "grading": "course_utils.grading (the grader)",
@@ -57,7 +59,8 @@ def identifiers(source: str) -> set[str] | None:
             found.update((node.module or "").split("."))
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            found.update(part for part in re.split(r"\W+", node.value) if part in _INTERNALS)
+            # a module or attribute named in a string, e.g. import_module("course_utils.checks")
+            found.update(m.group(1) or m.group(2) for m in _NAMED.finditer(node.value))
     return found
 
 
