@@ -17,7 +17,7 @@ LAB_DIR ?= notebooks
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: install lab test unit quick nbval nbval-portable execute bench lint clean
+.PHONY: install lab test unit quick nbval nbval-portable execute bench bench-grading lint clean
 
 install: $(STAMP)
 
@@ -81,6 +81,10 @@ execute: install
 
 bench: install
 	$(PY) benchmarks/run_all.py
+
+# A class of hand-ins through the sandboxed grader (minutes): seconds per hand-in, 300 x 7 projected.
+bench-grading: install sandbox
+	$(PY) benchmarks/bench_grading.py $(or $(PER_NOTEBOOK),3)
 
 lint: install
 	$(BIN)/ruff check course_utils tests benchmarks tools

@@ -313,9 +313,9 @@ def _snapshot(*folders: Path) -> dict[str, float]:
     seen = {}
     for folder in folders:
         for path in folder.rglob("*"):
-            if any(part in (".venv", "verdicts", "autograded", "feedback", ".git", "__pycache__")
-                   for part in path.parts) or path.name in ("gradebook.db", "grading_report.csv",
-                                                              "grades.csv", "submitted"):
+            if any(part in (".venv", "verdicts", "autograded", "feedback", ".git", "__pycache__",
+                            "submitted") for part in path.parts) or path.name in (
+                    "gradebook.db", "grading_report.csv", "grades.csv"):
                 continue
             if path.is_file():
                 seen[str(path)] = path.stat().st_mtime
