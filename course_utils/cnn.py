@@ -46,6 +46,7 @@ from . import _validation as check
 from . import activations as _activations
 from . import costs as _costs
 from . import model_file
+from ._layer_base import Convolution2DBase
 from .activations import LRELU, sigmoid, softmax
 from .costs import CostCrossEntropy
 from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
@@ -124,7 +125,7 @@ class CNN:
         Convolution2DLayer if optimized=False). input_channels must equal the
         feature_maps of the previous convolutional layer (pooling keeps the channels)."""
         self._check_can_add("add_Convolution2DLayer", images=True)
-        previous = [layer for layer in self.layers if isinstance(layer, Convolution2DLayer)]
+        previous = [layer for layer in self.layers if isinstance(layer, Convolution2DBase)]
         if previous and input_channels != previous[-1].feature_maps:
             raise ValueError(
                 f"input_channels={input_channels!r} but the previous convolutional layer makes "
@@ -285,7 +286,7 @@ class CNN:
 
     def _check_images(self, X, name: str = "X") -> np.ndarray:
         """X as a finite float (N, C, H, W) array that fits the architecture."""
-        convs = [layer for layer in self.layers if isinstance(layer, Convolution2DLayer)]
+        convs = [layer for layer in self.layers if isinstance(layer, Convolution2DBase)]
         # pooling layers before the first conv layer keep the number of channels
         channels = convs[0].input_channels if convs else None
         X = check.images(X, channels, name, owner="the first convolutional layer")
@@ -708,7 +709,7 @@ def _accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
 
 
 def _parameter_count(layer: Layer, input_shape: tuple[int, ...]) -> int:
-    if isinstance(layer, Convolution2DLayer):
+    if isinstance(layer, Convolution2DBase):
         kernel = layer.input_channels * layer.feature_maps * layer.kernel_height * layer.kernel_width
         return kernel + layer.feature_maps
     if isinstance(layer, FullyConnectedLayer):

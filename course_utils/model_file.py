@@ -25,7 +25,8 @@ import numpy as np
 from . import activations as _activations
 from . import costs as _costs
 from . import schedulers as _schedulers
-from .layers import Convolution2DLayer, FullyConnectedLayer, OutputLayer, Pooling2DLayer
+from ._layer_base import Convolution2DBase, Pooling2DBase
+from .layers import FullyConnectedLayer, OutputLayer
 from .schedulers import Scheduler
 
 _FILE_FORMAT = "course_utils.CNN"
@@ -157,7 +158,7 @@ def architecture_of(model) -> dict:
     layers = []
     for layer in model.layers:
         spec = {"type": type(layer).__name__}
-        if isinstance(layer, Convolution2DLayer):
+        if isinstance(layer, Convolution2DBase):
             spec.update(
                 input_channels=layer.input_channels, feature_maps=layer.feature_maps,
                 kernel_height=layer.kernel_height, kernel_width=layer.kernel_width,
@@ -165,7 +166,7 @@ def architecture_of(model) -> dict:
                 pad=list(layer.pad) if isinstance(layer.pad, tuple) else layer.pad,
                 act_func=_function_name(layer.act_func, _activations, "act_func"),
             )
-        elif isinstance(layer, Pooling2DLayer):
+        elif isinstance(layer, Pooling2DBase):
             spec.update(
                 kernel_height=layer.kernel_height, kernel_width=layer.kernel_width,
                 v_stride=layer.v_stride, h_stride=layer.h_stride, pooling=layer.pooling,

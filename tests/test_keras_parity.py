@@ -16,10 +16,10 @@ from threadpoolctl import threadpool_limits
 from course_utils.activations import LRELU, LRELU_SLOPE, identity, sigmoid, softmax
 from course_utils.convolution import conv_output_size
 from course_utils.costs import CostCrossEntropy
+from course_utils.fast_layers import Convolution2DLayerOPT
 from course_utils.keras_models import keras, tf  # the quiet TensorFlow import
 from course_utils.layers import (
     Convolution2DLayer,
-    Convolution2DLayerOPT,
     FullyConnectedLayer,
     OutputLayer,
     Pooling2DLayer,
