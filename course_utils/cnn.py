@@ -234,9 +234,18 @@ class CNN:
     # Shapes and weights
     # ------------------------------------------------------------------
 
-    def _shapes(self, input_shape: tuple[int, ...]) -> list[tuple[int, ...]]:
-        """Output shape of every layer for one input of input_shape; ValueError if any misfits."""
-        shapes, shape = [], tuple(input_shape)
+    def output_shapes(
+        self, input_shape: tuple[int, int, int] | None = None
+    ) -> list[tuple[int, ...]]:
+        """Shape of one image after each layer, in order, for images of shape (C, H, W).
+
+        input_shape defaults to the shape the model was fitted on. ValueError naming the
+        first layer the input does not fit (a kernel larger than its padded input, a
+        channel mismatch, a dense layer before flattening).
+        Example: conv 3x3 "same" with 8 maps, 2x2 pooling, flatten on (1, 28, 28) gives
+        [(8, 28, 28), (8, 14, 14), (1568,)].
+        """
+        shapes, shape = [], self._resolve_input_shape("output_shapes", input_shape)
         for index, layer in enumerate(self.layers):
             try:
                 shape = layer.output_shape(shape)
@@ -245,13 +254,40 @@ class CNN:
             shapes.append(shape)
         return shapes
 
+    # the name course_utils.checks calls
+    _shapes = output_shapes
+
+    def parameter_counts(self, input_shape: tuple[int, int, int] | None = None) -> list[int]:
+        """Number of trainable parameters of each layer, in order, for images of shape (C, H, W).
+
+        A convolutional layer has C*F*kh*kw kernel weights + F biases, whatever the image size
+        (that is the point of weight sharing); a dense layer n_in*nodes + nodes, where n_in
+        depends on the image size; pooling and flattening have none. input_shape defaults to
+        the shape the model was fitted on; the weights need not exist yet.
+        """
+        input_shape = self._resolve_input_shape("parameter_counts", input_shape)
+        inputs = [input_shape, *self.output_shapes(input_shape)[:-1]]
+        return [_parameter_count(layer, shape) for layer, shape in zip(self.layers, inputs)]
+
+    def _resolve_input_shape(
+        self, method: str, input_shape: tuple[int, ...] | None
+    ) -> tuple[int, ...]:
+        if input_shape is None:
+            input_shape = self._input_shape
+        if input_shape is None:
+            raise ValueError(
+                f"{method}() needs the image shape: call fit first or pass "
+                f"input_shape=(C, H, W), e.g. {method}(input_shape=(1, 28, 28))."
+            )
+        return tuple(input_shape)
+
     def build(self, input_shape: tuple[int, int, int]) -> None:
         """Create all weights for images of shape (C, H, W) from the model's generator, and
         one scheduler copy per parameter array. fit() calls it on its first run; CNN.load
         calls it before it puts the saved weights in."""
         self._require_output_layer("build")
         shape = tuple(input_shape)
-        self._shapes(shape)
+        self.output_shapes(shape)
         for layer in self.layers:
             shape = layer.initialise(shape, self._rng)
         self._param_schedulers = [
@@ -306,7 +342,7 @@ class CNN:
                 f"for images of shape (C, H, W) = {self._input_shape}; resize the images or "
                 "build a new CNN."
             )
-        self._shapes(X.shape[1:])
+        self.output_shapes(X.shape[1:])
         return X
 
     def _check_data(self, X, t, X_val, t_val):
@@ -537,25 +573,15 @@ class CNN:
         The returned text is a str (a SummaryText) whose repr is the table itself; as the
         last expression of a notebook cell the table therefore shows once, not twice.
         input_shape: (C, H, W) of one image; defaults to the shape the model was fitted on.
-        Parameters: a convolutional layer has C*F*kh*kw kernel weights + F biases, whatever
-        the image size (that is the point of weight sharing); a dense layer n_in*nodes + nodes.
+        The rows are output_shapes(input_shape) and parameter_counts(input_shape).
         """
-        if input_shape is None:
-            input_shape = self._input_shape
-        if input_shape is None:
-            raise ValueError(
-                "summary() needs the image shape: call fit first or pass "
-                "input_shape=(C, H, W), e.g. summary(input_shape=(1, 28, 28))."
-            )
-        shapes = self._shapes(tuple(input_shape))
-        rows = [("Layer", "Output shape", "Parameters")]
-        previous = tuple(input_shape)
-        total = 0
-        for layer, shape in zip(self.layers, shapes):
-            count = _parameter_count(layer, previous)
-            total += count
-            rows.append((type(layer).__name__, str(shape), f"{count:,}"))
-            previous = shape
+        input_shape = self._resolve_input_shape("summary", input_shape)
+        counts = self.parameter_counts(input_shape)
+        rows = [("Layer", "Output shape", "Parameters")] + [
+            (type(layer).__name__, str(shape), f"{count:,}")
+            for layer, shape, count in zip(self.layers, self.output_shapes(input_shape), counts)
+        ]
+        total = sum(counts)
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         line = "-" * (sum(widths) + 4)
 
@@ -571,12 +597,9 @@ class CNN:
         return SummaryText(text)
 
     def count_params(self, input_shape: tuple[int, int, int] | None = None) -> int:
-        """Total number of trainable parameters (as Keras' model.count_params())."""
-        input_shape = input_shape or self._input_shape
-        if input_shape is None:
-            raise ValueError("count_params() needs input_shape=(C, H, W) before the first fit.")
-        shapes = [tuple(input_shape)] + self._shapes(tuple(input_shape))
-        return sum(_parameter_count(layer, shape) for layer, shape in zip(self.layers, shapes))
+        """Total number of trainable parameters (as Keras' model.count_params()): the sum of
+        parameter_counts(input_shape)."""
+        return sum(self.parameter_counts(self._resolve_input_shape("count_params", input_shape)))
 
     # ------------------------------------------------------------------
     # Saving and loading (the file format: course_utils/model_file.py)
