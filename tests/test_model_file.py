@@ -27,6 +27,13 @@ def one_blas_thread():
         yield
 
 
+def _saved_arrays(model, folder) -> dict[str, np.ndarray]:
+    """Every array of the file model.save writes, by name (to make altered copies from)."""
+    model.save(folder / "saved.npz")
+    with np.load(folder / "saved.npz") as archive:
+        return {name: archive[name] for name in archive.files}
+
+
 def test_save_and_load_round_trip_predicts_identically(fitted, data, tmp_path):
     (X, _, _), (X_val, _, _) = data
     path = tmp_path / "model.npz"
@@ -87,10 +94,7 @@ def test_load_rejects_missing_truncated_foreign_and_non_npz_files(fitted, tmp_pa
 
 
 def test_load_rejects_weights_that_do_not_match_the_architecture(fitted, tmp_path):
-    path = tmp_path / "good.npz"
-    fitted.save(path)
-    with np.load(path) as archive:
-        arrays = {name: archive[name] for name in archive.files}
+    arrays = _saved_arrays(fitted, tmp_path)
     arrays["layer3_weights"] = arrays["layer3_weights"][:-1]
     np.savez(tmp_path / "bad_shape.npz", **arrays)
     with pytest.raises(ValueError, match=r"bad_shape.npz.*layer3_weights has shape"):
@@ -205,10 +209,7 @@ def test_a_model_saved_before_its_schedulers_took_a_step_loads_with_fresh_schedu
 
 @pytest.mark.parametrize("version", [1, 3, 99, "2", True])
 def test_load_refuses_a_file_of_another_version(fitted, tmp_path, version):
-    path = tmp_path / "model.npz"
-    fitted.save(path)
-    with np.load(path) as archive:
-        arrays = {name: archive[name] for name in archive.files}
+    arrays = _saved_arrays(fitted, tmp_path)
     architecture = json.loads(str(arrays.pop("architecture")[()]))
     architecture["version"] = version
     np.savez(tmp_path / "other.npz", architecture=np.array(json.dumps(architecture)), **arrays)
@@ -217,20 +218,15 @@ def test_load_refuses_a_file_of_another_version(fitted, tmp_path, version):
 
 
 def test_load_refuses_a_file_without_its_training_state(fitted, tmp_path):
-    path = tmp_path / "model.npz"
-    fitted.save(path)
-    with np.load(path) as archive:
-        arrays = {name: archive[name] for name in archive.files if name.startswith(("layer", "arch"))}
-    np.savez(tmp_path / "weights_only.npz", **arrays)
+    arrays = _saved_arrays(fitted, tmp_path)
+    np.savez(tmp_path / "weights_only.npz",
+             **{name: array for name, array in arrays.items() if not name.startswith(("state", "training"))})
     with pytest.raises(ValueError, match=r"weights_only.npz.*training state .* is missing"):
         CNN.load(tmp_path / "weights_only.npz")
 
 
 def test_load_rejects_a_training_state_that_does_not_match_the_model(fitted, tmp_path):
-    path = tmp_path / "good.npz"
-    fitted.save(path)
-    with np.load(path) as archive:
-        arrays = {name: archive[name] for name in archive.files}
+    arrays = _saved_arrays(fitted, tmp_path)
     moments = [name for name in arrays if name.startswith("state_")]
     assert moments  # Adam's moments are stored as arrays
     bad = dict(arrays)
