@@ -7,6 +7,8 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -38,28 +40,37 @@ ALLOWED_IMPORTS = {
 ON_TOP = {"__init__", "__main__", "plotting", "keras_models", "checks", "grade"}
 
 
-def _pins(lines: list[str]) -> dict[str, str]:
-    pins = {}
-    for line in lines:
-        line = line.strip().lstrip("- ").strip()
-        match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)==([^\s#]+)", line)
-        if match:
-            pins[match.group(1).lower()] = match.group(2)
-    return pins
-
-
-def test_environment_yml_pins_the_same_set_as_requirements():
-    requirements = _pins((ROOT / "requirements.txt").read_text().splitlines())
-    environment = _pins((ROOT / "environment.yml").read_text().splitlines())
-    assert requirements, "requirements.txt pins nothing"
-    assert requirements == environment
+def _requirements() -> list[str]:
+    """The requirement lines of requirements.txt (comments and blank lines dropped)."""
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
 def test_every_requirement_is_pinned_exactly():
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            assert "==" in line, f"requirements.txt: {line!r} is not pinned with =="
+    names = [re.split(r"==", line)[0].lower() for line in _requirements()]
+    assert names and len(names) == len(set(names)), f"requirements.txt repeats a name: {names}"
+    for line in _requirements():
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[^\s=#]+", line), f"{line!r} is not pinned with =="
+
+
+def test_pyproject_takes_its_dependencies_from_requirements_txt():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "dependencies" not in project["project"], "pyproject.toml lists dependencies itself"
+    assert "dependencies" in project["project"]["dynamic"]
+    dynamic = project["tool"]["setuptools"]["dynamic"]["dependencies"]
+    assert dynamic == {"file": ["requirements.txt"]}
+    # what pip installed (make install re-installs when requirements.txt changes)
+    assert sorted(metadata.requires("course_utils")) == sorted(_requirements())
+
+
+def test_environment_yml_installs_requirements_txt_and_pins_nothing_itself():
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    entries = [line.split("#")[0].strip() for line in lines]
+    entries = [entry[2:] for entry in entries if entry.startswith("- ")]
+    python = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    # the conda-forge channel, Python, pip, and pip's one line: requirements.txt
+    assert entries == ["conda-forge", "python=" + python.removeprefix(">="), "pip", "pip:",
+                       "-r requirements.txt"]
 
 
 def _package_imports(module: Path) -> set[str]:
