@@ -215,12 +215,22 @@ def test_notebooks_are_numbered_one_to_n_without_gaps_or_repeats():
     assert numbers == list(range(1, len(NOTEBOOKS) + 1)), [p.name for p in NOTEBOOKS]
 
 
-def test_the_readme_example_runs_and_learns(capsys):
-    readme = (ROOT / "README.md").read_text()
+def test_the_package_example_runs_and_learns(capsys):
+    guide = (ROOT / "docs" / "contributing.md").read_text()
     pattern = r"```python\n(import numpy as np\nfrom course_utils import CNN.*?)```"
-    match = re.search(pattern, readme, re.DOTALL)
-    assert match, "README.md lost its package example"
+    match = re.search(pattern, guide, re.DOTALL)
+    assert match, "docs/contributing.md lost its package example"
     namespace: dict = {}
-    exec(compile(match.group(1), "README.md", "exec"), namespace)  # noqa: S102 (our own README)
+    exec(compile(match.group(1), "docs/contributing.md", "exec"), namespace)  # noqa: S102 (ours)
     assert "Total parameters: 101,146" in capsys.readouterr().out
     assert namespace["scores"]["val_acc"][-1] > 0.85
+
+
+def test_the_readme_links_pages_that_exist():
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#]+)\)", readme)
+    assert {"docs/grading.md", "docs/lecturers.md", "docs/contributing.md"} <= set(links)
+    for link in links:
+        assert (ROOT / link).is_file(), f"README.md links {link}, which does not exist"
+    for path in NOTEBOOKS:  # the course table names every notebook
+        assert f"`{path.name}`" in readme, f"README.md's course table lacks {path.name}"
