@@ -242,7 +242,7 @@ class CNN:
         input_shape defaults to the shape the model was fitted on. ValueError naming the
         first layer the input does not fit (a kernel larger than its padded input, a
         channel mismatch, a dense layer before flattening).
-        Example: conv 3x3 "same" with 8 maps, 2x2 pooling, flatten on (1, 28, 28) gives
+        Example: conv 3x3 "same" with 8 maps, 2x2 pooling with stride 2, flatten on (1, 28, 28):
         [(8, 28, 28), (8, 14, 14), (1568,)].
         """
         shapes, shape = [], self._resolve_input_shape("output_shapes", input_shape)
