@@ -24,8 +24,9 @@ import numpy as np
 from _common import QUICK, best_time, best_times, header, ms, ratio_line
 
 from course_utils.activations import LRELU, LRELU_SLOPE
+from course_utils.fast_layers import Convolution2DLayerOPT
 from course_utils.keras_models import tf
-from course_utils.layers import Convolution2DLayer, Convolution2DLayerOPT
+from course_utils.layers import Convolution2DLayer
 
 
 def tf_step(X, K, b, dA):

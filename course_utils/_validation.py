@@ -27,6 +27,26 @@ def non_negative_int(name: str, value) -> int:
     return int(value)
 
 
+def _finite_real(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+
+
+def positive_float(name: str, value, hint: str) -> float:
+    """Return `value` as float if it is a finite number > 0, else raise ValueError naming
+    `name` and ending with `hint` (a value that would work)."""
+    if not _finite_real(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}; {hint}")
+    return float(value)
+
+
+def non_negative_float(name: str, value, hint: str) -> float:
+    """Return `value` as float if it is a finite number >= 0, else raise ValueError naming
+    `name` and ending with `hint`."""
+    if not _finite_real(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}; {hint}")
+    return float(value)
+
+
 def finite_array(name: str, value, ndim: int | None = None, layout: str = "") -> np.ndarray:
     """Return `value` as a float ndarray after checking its rank and that it holds no NaN/inf.
 
@@ -222,10 +242,7 @@ def fit_settings(epochs, batches, n_images: int, lam, progress, parallel) -> tup
             f"batches={batches} is larger than the number of images {n_images}; "
             f"use batches <= {n_images} (each mini-batch needs at least one image)."
         )
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not (
-        math.isfinite(lam) and lam >= 0
-    ):
-        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}; try 0 or 1e-4.")
+    non_negative_float("lam", lam, "try 0 or 1e-4.")
     flag("progress", progress)
     flag("parallel", parallel)
     return epochs, batches

@@ -46,6 +46,7 @@ from . import _validation as check
 from . import activations as _activations
 from . import costs as _costs
 from . import model_file
+from ._layer_base import Convolution2DBase
 from .activations import LRELU, sigmoid, softmax
 from .costs import CostCrossEntropy
 from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
@@ -124,7 +125,7 @@ class CNN:
         Convolution2DLayer if optimized=False). input_channels must equal the
         feature_maps of the previous convolutional layer (pooling keeps the channels)."""
         self._check_can_add("add_Convolution2DLayer", images=True)
-        previous = [layer for layer in self.layers if isinstance(layer, Convolution2DLayer)]
+        previous = [layer for layer in self.layers if isinstance(layer, Convolution2DBase)]
         if previous and input_channels != previous[-1].feature_maps:
             raise ValueError(
                 f"input_channels={input_channels!r} but the previous convolutional layer makes "
@@ -233,9 +234,18 @@ class CNN:
     # Shapes and weights
     # ------------------------------------------------------------------
 
-    def _shapes(self, input_shape: tuple[int, ...]) -> list[tuple[int, ...]]:
-        """Output shape of every layer for one input of input_shape; ValueError if any misfits."""
-        shapes, shape = [], tuple(input_shape)
+    def output_shapes(
+        self, input_shape: tuple[int, int, int] | None = None
+    ) -> list[tuple[int, ...]]:
+        """Shape of one image after each layer, in order, for images of shape (C, H, W).
+
+        input_shape defaults to the shape the model was fitted on. ValueError naming the
+        first layer the input does not fit (a kernel larger than its padded input, a
+        channel mismatch, a dense layer before flattening).
+        Example: conv 3x3 "same" with 8 maps, 2x2 pooling with stride 2, flatten on (1, 28, 28):
+        [(8, 28, 28), (8, 14, 14), (1568,)].
+        """
+        shapes, shape = [], self._resolve_input_shape("output_shapes", input_shape)
         for index, layer in enumerate(self.layers):
             try:
                 shape = layer.output_shape(shape)
@@ -244,13 +254,40 @@ class CNN:
             shapes.append(shape)
         return shapes
 
+    # the name course_utils.checks calls
+    _shapes = output_shapes
+
+    def parameter_counts(self, input_shape: tuple[int, int, int] | None = None) -> list[int]:
+        """Number of trainable parameters of each layer, in order, for images of shape (C, H, W).
+
+        A convolutional layer has C*F*kh*kw kernel weights + F biases, whatever the image size
+        (that is the point of weight sharing); a dense layer n_in*nodes + nodes, where n_in
+        depends on the image size; pooling and flattening have none. input_shape defaults to
+        the shape the model was fitted on; the weights need not exist yet.
+        """
+        input_shape = self._resolve_input_shape("parameter_counts", input_shape)
+        inputs = [input_shape, *self.output_shapes(input_shape)[:-1]]
+        return [_parameter_count(layer, shape) for layer, shape in zip(self.layers, inputs)]
+
+    def _resolve_input_shape(
+        self, method: str, input_shape: tuple[int, ...] | None
+    ) -> tuple[int, ...]:
+        if input_shape is None:
+            input_shape = self._input_shape
+        if input_shape is None:
+            raise ValueError(
+                f"{method}() needs the image shape: call fit first or pass "
+                f"input_shape=(C, H, W), e.g. {method}(input_shape=(1, 28, 28))."
+            )
+        return tuple(input_shape)
+
     def build(self, input_shape: tuple[int, int, int]) -> None:
         """Create all weights for images of shape (C, H, W) from the model's generator, and
         one scheduler copy per parameter array. fit() calls it on its first run; CNN.load
         calls it before it puts the saved weights in."""
         self._require_output_layer("build")
         shape = tuple(input_shape)
-        self._shapes(shape)
+        self.output_shapes(shape)
         for layer in self.layers:
             shape = layer.initialise(shape, self._rng)
         self._param_schedulers = [
@@ -285,7 +322,7 @@ class CNN:
 
     def _check_images(self, X, name: str = "X") -> np.ndarray:
         """X as a finite float (N, C, H, W) array that fits the architecture."""
-        convs = [layer for layer in self.layers if isinstance(layer, Convolution2DLayer)]
+        convs = [layer for layer in self.layers if isinstance(layer, Convolution2DBase)]
         # pooling layers before the first conv layer keep the number of channels
         channels = convs[0].input_channels if convs else None
         X = check.images(X, channels, name, owner="the first convolutional layer")
@@ -305,7 +342,7 @@ class CNN:
                 f"for images of shape (C, H, W) = {self._input_shape}; resize the images or "
                 "build a new CNN."
             )
-        self._shapes(X.shape[1:])
+        self.output_shapes(X.shape[1:])
         return X
 
     def _check_data(self, X, t, X_val, t_val):
@@ -536,25 +573,15 @@ class CNN:
         The returned text is a str (a SummaryText) whose repr is the table itself; as the
         last expression of a notebook cell the table therefore shows once, not twice.
         input_shape: (C, H, W) of one image; defaults to the shape the model was fitted on.
-        Parameters: a convolutional layer has C*F*kh*kw kernel weights + F biases, whatever
-        the image size (that is the point of weight sharing); a dense layer n_in*nodes + nodes.
+        The rows are output_shapes(input_shape) and parameter_counts(input_shape).
         """
-        if input_shape is None:
-            input_shape = self._input_shape
-        if input_shape is None:
-            raise ValueError(
-                "summary() needs the image shape: call fit first or pass "
-                "input_shape=(C, H, W), e.g. summary(input_shape=(1, 28, 28))."
-            )
-        shapes = self._shapes(tuple(input_shape))
-        rows = [("Layer", "Output shape", "Parameters")]
-        previous = tuple(input_shape)
-        total = 0
-        for layer, shape in zip(self.layers, shapes):
-            count = _parameter_count(layer, previous)
-            total += count
-            rows.append((type(layer).__name__, str(shape), f"{count:,}"))
-            previous = shape
+        input_shape = self._resolve_input_shape("summary", input_shape)
+        counts = self.parameter_counts(input_shape)
+        rows = [("Layer", "Output shape", "Parameters")] + [
+            (type(layer).__name__, str(shape), f"{count:,}")
+            for layer, shape, count in zip(self.layers, self.output_shapes(input_shape), counts)
+        ]
+        total = sum(counts)
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         line = "-" * (sum(widths) + 4)
 
@@ -575,12 +602,9 @@ class CNN:
         return [_parameter_count(layer, shape) for layer, shape in zip(self.layers, shapes)]
 
     def count_params(self, input_shape: tuple[int, int, int] | None = None) -> int:
-        """Total number of trainable parameters (as Keras' model.count_params())."""
-        input_shape = input_shape or self._input_shape
-        if input_shape is None:
-            raise ValueError("count_params() needs input_shape=(C, H, W) before the first fit.")
-        shapes = [tuple(input_shape)] + self._shapes(tuple(input_shape))
-        return sum(_parameter_count(layer, shape) for layer, shape in zip(self.layers, shapes))
+        """Total number of trainable parameters (as Keras' model.count_params()): the sum of
+        parameter_counts(input_shape)."""
+        return sum(self.parameter_counts(self._resolve_input_shape("count_params", input_shape)))
 
     # ------------------------------------------------------------------
     # Saving and loading (the file format: course_utils/model_file.py)
@@ -713,7 +737,7 @@ def _accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
 
 
 def _parameter_count(layer: Layer, input_shape: tuple[int, ...]) -> int:
-    if isinstance(layer, Convolution2DLayer):
+    if isinstance(layer, Convolution2DBase):
         kernel = layer.input_channels * layer.feature_maps * layer.kernel_height * layer.kernel_width
         return kernel + layer.feature_maps
     if isinstance(layer, FullyConnectedLayer):

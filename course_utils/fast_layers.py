@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._layer_base import Convolution2DBase, Pooling2DBase, activation_backward
 from .activations import LRELU, LRELU_SLOPE
 from .convolution import conv_output_size, unfold_windows
-from .layers import Convolution2DLayer, Pooling2DLayer, _activation_backward
 
 __all__ = ["Convolution2DLayerOPT", "Pooling2DLayerOPT"]
 
@@ -37,7 +37,7 @@ def _activate_fast(act_func: Callable, Z: np.ndarray) -> np.ndarray:
 
 
 def _activation_backward_fast(act_func: Callable, Z: np.ndarray, dA: np.ndarray) -> np.ndarray:
-    """_activation_backward for the vectorised layers, with LRELU's f'(Z) * dA branch-free.
+    """activation_backward for the vectorised layers, with LRELU's f'(Z) * dA branch-free.
 
     (Z > 0) * (1 - slope) + slope is 1 where Z > 0 and slope elsewhere: exactly f'(Z) (for
     LRELU_SLOPE = 0.001, (1 - slope) + slope rounds to exactly 1 in float32 and float64; the
@@ -53,10 +53,10 @@ def _activation_backward_fast(act_func: Callable, Z: np.ndarray, dA: np.ndarray)
         dZ += slope
         dZ *= dA
         return dZ
-    return _activation_backward(act_func, Z, dA)
+    return activation_backward(act_func, Z, dA)
 
 
-class Convolution2DLayerOPT(Convolution2DLayer):
+class Convolution2DLayerOPT(Convolution2DBase):
     """Convolutional layer, vectorised: same signature and results as Convolution2DLayer.
 
     im2col unrolls every kh x kw window of the padded batch into a column,
@@ -159,7 +159,7 @@ class Convolution2DLayerOPT(Convolution2DLayer):
         return self._unpad(dX_padded)
 
 
-class Pooling2DLayerOPT(Pooling2DLayer):
+class Pooling2DLayerOPT(Pooling2DBase):
     """Pooling, vectorised: same signature and results as Pooling2DLayer.
 
     Loops over the kh*kw offsets (a, b) of a window instead of its out_h*out_w positions:

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import finite_array, positive_int
+from ._validation import finite_array, non_negative_float, positive_float, positive_int
 
 __all__ = [
     "DEFAULT_GRID_EPOCHS",
@@ -107,22 +107,6 @@ def grid_epochs(default: int = DEFAULT_GRID_EPOCHS) -> int:
             f"{text!r}; set e.g. {GRID_EPOCHS_VARIABLE}=5, or unset it for {default} epochs."
         )
     return value
-
-
-def _positive_float(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}; e.g. {name}=0.1.")
-    return float(value)
-
-
-def _non_negative_float(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or value < 0:
-        raise ValueError(
-            f"{name} must be a finite number >= 0, got {value!r}; use {name}=0 for no L2 penalty."
-        )
-    return float(value)
 
 
 def build_cnn(
@@ -183,8 +167,8 @@ def build_cnn(
     filters = positive_int("filters", filters)
     kernel_size = positive_int("kernel_size", kernel_size)
     dense_units = positive_int("dense_units", dense_units)
-    eta = _positive_float("eta", eta)
-    lam = _non_negative_float("lam", lam)
+    eta = positive_float("eta", eta, "e.g. eta=0.1.")
+    lam = non_negative_float("lam", lam, "use lam=0 for no L2 penalty.")
     steps_per_execution = positive_int("steps_per_execution", steps_per_execution)
     if padding not in ("valid", "same"):
         raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}.")

@@ -14,10 +14,12 @@ data: float32 in gives float32 out (the stored float64 parameters are cast), flo
 in gives float64 out, which is what the gradient checks (course_utils.gradcheck) use.
 
 This file is written to be read next to the lecture: loops over output positions, one
-line of maths each. The vectorised versions the CNN trains with (im2col, dtype tricks)
-are in fast_layers.py and are tested equal to these.
+line of maths each. What every convolution and pooling layer shares (arguments, shapes,
+padding, weights, input checks) is in _layer_base.py. The vectorised versions the CNN
+trains with (im2col, dtype tricks) are in fast_layers.py, tested equal to these, and
+importable from here too: `from course_utils.layers import Convolution2DLayerOPT`.
 
-Differences from the lecture code (bugs fixed, see DESIGN.md):
+Differences from the lecture code (bugs the lecture's version has, fixed here):
   - no division of the convolution by kernel_height or by the number of channels;
   - the activation derivative is evaluated at the pre-activation z, then multiplied
     by the incoming gradient (never applied to the gradient itself);
@@ -30,118 +32,36 @@ Differences from the lecture code (bugs fixed, see DESIGN.md):
 
 from __future__ import annotations
 
+from abc import ABCMeta
 from collections.abc import Callable
 
 import numpy as np
 from autograd import grad as _autograd_grad
-from autograd import make_vjp as _autograd_make_vjp
 
 from . import _validation as check
+from ._layer_base import (
+    Convolution2DBase,
+    Layer,
+    Pooling2DBase,
+    Shape,
+    activation_backward,
+    init_scale,
+)
 from ._validation import finite_array, positive_int
-from .activations import LRELU, RELU, derivate, identity, sigmoid, softmax
-from .convolution import conv_output_size, pad_input, padding_amounts, pool_output_size
+from .activations import LRELU, sigmoid, softmax
+from .convolution import pad_input
+from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
 
 __all__ = [
     "Convolution2DLayer",
+    "Convolution2DLayerOPT",
     "FlattenLayer",
     "FullyConnectedLayer",
     "Layer",
     "OutputLayer",
     "Pooling2DLayer",
+    "Pooling2DLayerOPT",
 ]
-
-Shape = tuple[int, ...]
-
-# Activations applied element by element, whose derivative derivate() gives in closed form.
-_ELEMENTWISE = (identity, sigmoid, RELU, LRELU)
-
-
-def __getattr__(name: str):
-    """The vectorised layers live in fast_layers.py; `from course_utils.layers import
-    Convolution2DLayerOPT` keeps working (imported on first use: fast_layers builds on
-    this module, so it cannot be imported at the top)."""
-    if name in ("Convolution2DLayerOPT", "Pooling2DLayerOPT"):
-        from . import fast_layers
-
-        return getattr(fast_layers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _activation_backward(act_func: Callable, Z: np.ndarray, dA: np.ndarray) -> np.ndarray:
-    """dZ = dLoss/dZ from dA = dLoss/dA, where A = act_func(Z).
-
-    For an element-wise activation this is f'(Z) * dA, with f' evaluated at the
-    pre-activation Z. Any other function (softmax, or your own) goes through
-    autograd's vector-Jacobian product, which is exact for every function.
-    """
-    if act_func in _ELEMENTWISE:
-        dZ = derivate(act_func)(Z) * dA
-    else:
-        vjp, _ = _autograd_make_vjp(act_func)(Z)
-        dZ = vjp(dA)
-    return np.asarray(dZ, dtype=Z.dtype)
-
-
-def _init_scale(act_func: Callable, fan_in: int, fan_out: int) -> float:
-    """Standard deviation of the random initial weights.
-
-    He et al. (2015), sqrt(2 / fan_in), for the ReLU family (keeps the variance of the
-    activations constant through the layers); Glorot & Bengio (2010),
-    sqrt(2 / (fan_in + fan_out)), for every other activation (sigmoid, identity, ...).
-    """
-    if act_func in (RELU, LRELU):
-        return float(np.sqrt(2.0 / fan_in))
-    return float(np.sqrt(2.0 / (fan_in + fan_out)))
-
-
-class Layer:
-    """Common interface of all layers.
-
-    params, grads : dict[str, ndarray]   trainable arrays and their gradients (same keys)
-    output_shape(input_shape) -> shape   shape of one sample after this layer (checks it fits)
-    initialise(input_shape, rng)         create the weights for that input (no-op if none)
-    forward(X) -> A, backward(dA) -> dX  see the module docstring
-    """
-
-    def __init__(self) -> None:
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
-
-    def output_shape(self, input_shape: Shape) -> Shape:
-        raise NotImplementedError
-
-    def initialise(self, input_shape: Shape, rng: np.random.Generator) -> Shape:
-        """Create the parameters for inputs of shape input_shape (one sample); return the
-        output shape. Layers without parameters only check the shape."""
-        check.generator(rng)
-        return self.output_shape(input_shape)
-
-    @property
-    def n_parameters(self) -> int:
-        """Number of trainable numbers in this layer."""
-        return int(sum(p.size for p in self.params.values()))
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def backward(self, dA: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def _check_dA(self, dA, expected_shape: Shape, dtype) -> np.ndarray:
-        dA = finite_array("dA", dA)
-        if dA.shape != tuple(expected_shape):
-            raise ValueError(
-                f"dA must have the shape of this layer's last output {tuple(expected_shape)}, "
-                f"got {dA.shape}; call forward(X) first and pass dLoss/dA of that output."
-            )
-        return dA.astype(dtype, copy=False)
-
-    def _require_forward(self, attribute: str) -> None:
-        if getattr(self, attribute, None) is None:
-            raise ValueError(
-                f"{type(self).__name__}.backward() called before forward(); "
-                "run forward(X) first (backward needs what forward saw)."
-            )
 
 
 # ---------------------------------------------------------------------------
@@ -149,7 +69,7 @@ class Layer:
 # ---------------------------------------------------------------------------
 
 
-class Convolution2DLayer(Layer):
+class Convolution2DLayer(Convolution2DBase, metaclass=ABCMeta):
     """Convolutional layer, readable version: slides the kernel over every output position.
 
     Parameters
@@ -179,103 +99,6 @@ class Convolution2DLayer(Layer):
     (cross-correlation, as in every deep-learning library: the kernel is not flipped).
     """
 
-    def __init__(
-        self,
-        input_channels: int,
-        feature_maps: int,
-        kernel_height: int,
-        kernel_width: int,
-        v_stride: int = 1,
-        h_stride: int = 1,
-        pad: str | int | tuple[int, int] = "same",
-        act_func: Callable = identity,
-        seed: int | None = None,
-        reset_weights_independently: bool = True,
-    ) -> None:
-        super().__init__()
-        self.input_channels = positive_int("input_channels", input_channels)
-        self.feature_maps = positive_int("feature_maps", feature_maps)
-        self.kernel_height = positive_int("kernel_height", kernel_height)
-        self.kernel_width = positive_int("kernel_width", kernel_width)
-        self.v_stride = positive_int("v_stride", v_stride)
-        self.h_stride = positive_int("h_stride", h_stride)
-        self.pad = check.pad_spec(pad)
-        self.act_func = check.function("act_func", act_func)
-        self.seed = check.seed_or_none(seed)
-        if reset_weights_independently:
-            self.initialise_weights(np.random.default_rng(self.seed))
-
-    # -- shapes and weights -------------------------------------------------
-
-    def padding(self, height: int, width: int) -> tuple[int, int, int, int]:
-        """Zeros (top, bottom, left, right) added to an input of size height x width."""
-        return padding_amounts(
-            self.pad, height, width, self.kernel_height, self.kernel_width,
-            self.v_stride, self.h_stride,
-        )
-
-    def output_shape(self, input_shape: Shape) -> Shape:
-        """(F, out_h, out_w) for one input of shape (C, H, W); ValueError if it cannot fit."""
-        channels, height, width = check.image_shape(input_shape, type(self).__name__)
-        if channels != self.input_channels:
-            raise ValueError(
-                f"the input has {channels} channel(s) (shape (C, H, W) = {tuple(input_shape)}) "
-                f"but input_channels={self.input_channels}; make them equal."
-            )
-        top, bottom, left, right = self.padding(height, width)
-        padded_h, padded_w = height + top + bottom, width + left + right
-        if self.kernel_height > padded_h or self.kernel_width > padded_w:
-            raise ValueError(
-                f"kernel_height x kernel_width = {self.kernel_height}x{self.kernel_width} is "
-                f"larger than the padded input {padded_h}x{padded_w} (input {height}x{width}, "
-                f'pad={self.pad!r}); use a smaller kernel or pad="same".'
-            )
-        out_h = conv_output_size(padded_h, self.kernel_height, self.v_stride)
-        out_w = conv_output_size(padded_w, self.kernel_width, self.h_stride)
-        return self.feature_maps, out_h, out_w
-
-    def initialise_weights(self, rng: np.random.Generator) -> None:
-        """Random kernel (He or Glorot normal, see _init_scale) and zero bias, in float64."""
-        check.generator(rng)
-        fan_in = self.input_channels * self.kernel_height * self.kernel_width
-        fan_out = self.feature_maps * self.kernel_height * self.kernel_width
-        shape = (self.input_channels, self.feature_maps, self.kernel_height, self.kernel_width)
-        self.params = {
-            "kernel": rng.normal(0.0, _init_scale(self.act_func, fan_in, fan_out), size=shape),
-            "bias": np.zeros(self.feature_maps),
-        }
-        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
-
-    def initialise(self, input_shape: Shape, rng: np.random.Generator) -> Shape:
-        output_shape = self.output_shape(input_shape)
-        self.initialise_weights(rng)
-        return output_shape
-
-    def _weights(self, dtype) -> tuple[np.ndarray, np.ndarray]:
-        if "kernel" not in self.params:
-            raise ValueError(
-                f"{type(self).__name__} has no weights yet: it was made with "
-                "reset_weights_independently=False; call initialise(input_shape, rng) first."
-            )
-        return (
-            self.params["kernel"].astype(dtype, copy=False),
-            self.params["bias"].astype(dtype, copy=False),
-        )
-
-    # -- forward and backward ---------------------------------------------------
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        """A = act_func(cross_correlate(X, kernel) + bias); X (N, C, H, W) -> (N, F, out_h, out_w)."""
-        X = check.images(X, self.input_channels)
-        self.output_shape(X.shape[1:])
-        self._weights(X.dtype)
-        return self._forward(X)
-
-    def backward(self, dA: np.ndarray) -> np.ndarray:
-        """dX (N, C, H, W) from dA (N, F, out_h, out_w); fills grads["kernel"], grads["bias"]."""
-        self._require_forward("_Z")
-        return self._backward(self._check_dA(dA, self._Z.shape, self._Z.dtype))
-
     def _forward(self, X: np.ndarray) -> np.ndarray:
         kernel, bias = self._weights(X.dtype)
         X_padded, self._pads = pad_input(
@@ -298,7 +121,7 @@ class Convolution2DLayer(Layer):
         kernel, _ = self._weights(dA.dtype)
         X_padded = self._X_padded
         kh, kw, vs, hs = self.kernel_height, self.kernel_width, self.v_stride, self.h_stride
-        dZ = _activation_backward(self.act_func, self._Z, dA)  # f'(z) * dA
+        dZ = activation_backward(self.act_func, self._Z, dA)  # f'(z) * dA
         dX_padded = np.zeros_like(X_padded)
         dkernel = np.zeros_like(kernel)
         for i in range(dZ.shape[2]):
@@ -312,27 +135,13 @@ class Convolution2DLayer(Layer):
         self.grads = {"kernel": dkernel, "bias": dZ.sum(axis=(0, 2, 3))}
         return self._unpad(dX_padded)
 
-    def _unpad(self, dX_padded: np.ndarray) -> np.ndarray:
-        """Cut the padding off again: the zeros are not inputs, so they get no gradient."""
-        top, _, left, _ = self._pads
-        _, _, height, width = self._X_shape
-        return dX_padded[:, :, top : top + height, left : left + width]
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(input_channels={self.input_channels}, "
-            f"feature_maps={self.feature_maps}, kernel_height={self.kernel_height}, "
-            f"kernel_width={self.kernel_width}, v_stride={self.v_stride}, "
-            f"h_stride={self.h_stride}, pad={self.pad!r}, act_func={self.act_func.__name__})"
-        )
-
 
 # ---------------------------------------------------------------------------
 # Pooling and flattening
 # ---------------------------------------------------------------------------
 
 
-class Pooling2DLayer(Layer):
+class Pooling2DLayer(Pooling2DBase, metaclass=ABCMeta):
     """Max or average pooling over kh x kw windows, without padding.
 
     X (N, C, H, W) -> A (N, C, out_h, out_w), out_h = floor((H - kh) / v_stride) + 1
@@ -342,42 +151,6 @@ class Pooling2DLayer(Layer):
     pixel of the window. A pixel that belongs to several windows receives the SUM of
     their contributions.
     """
-
-    def __init__(
-        self,
-        kernel_height: int,
-        kernel_width: int,
-        v_stride: int = 1,
-        h_stride: int = 1,
-        pooling: str = "max",
-    ) -> None:
-        super().__init__()
-        self.kernel_height = positive_int("kernel_height", kernel_height)
-        self.kernel_width = positive_int("kernel_width", kernel_width)
-        self.v_stride = positive_int("v_stride", v_stride)
-        self.h_stride = positive_int("h_stride", h_stride)
-        if pooling not in ("max", "average"):
-            raise ValueError(f'pooling must be "max" or "average", got {pooling!r}.')
-        self.pooling = pooling
-
-    def output_shape(self, input_shape: Shape) -> Shape:
-        """(C, out_h, out_w) for one input (C, H, W); ValueError if the window does not fit."""
-        channels, height, width = check.image_shape(input_shape, "Pooling2DLayer")
-        if self.kernel_height > height or self.kernel_width > width:
-            raise ValueError(
-                f"pooling kernel_height x kernel_width = {self.kernel_height}x{self.kernel_width}"
-                f" is larger than the input {height}x{width} (pooling does not pad); "
-                "use a smaller pooling window or pool earlier."
-            )
-        out_h = pool_output_size(height, self.kernel_height, self.v_stride)
-        out_w = pool_output_size(width, self.kernel_width, self.h_stride)
-        return channels, out_h, out_w
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        """Pool every window: X (N, C, H, W) -> (N, C, out_h, out_w)."""
-        X = check.images(X)
-        self.output_shape(X.shape[1:])
-        return self._forward(X)
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
         """dX (N, C, H, W) from dA (N, C, out_h, out_w)."""
@@ -426,12 +199,12 @@ class Pooling2DLayer(Layer):
                 )
         return dX
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(kernel_height={self.kernel_height}, "
-            f"kernel_width={self.kernel_width}, v_stride={self.v_stride}, "
-            f"h_stride={self.h_stride}, pooling={self.pooling!r})"
-        )
+
+# The vectorised layers share the readable ones' arguments and results, so isinstance treats
+# them as such: isinstance(Convolution2DLayerOPT(...), Convolution2DLayer) is True (ABCMeta's
+# register; they inherit from _layer_base, because fast_layers cannot import this module).
+Convolution2DLayer.register(Convolution2DLayerOPT)
+Pooling2DLayer.register(Pooling2DLayerOPT)
 
 
 class FlattenLayer(Layer):
@@ -516,7 +289,7 @@ class FullyConnectedLayer(Layer):
         self.params = {}
         output_shape = self.output_shape(input_shape)
         n_in = int(input_shape[0])
-        scale = _init_scale(self.act_func, n_in, self.nodes)
+        scale = init_scale(self.act_func, n_in, self.nodes)
         self.params = {
             "weights": rng.normal(0.0, scale, size=(n_in, self.nodes)),
             "bias": np.zeros(self.nodes),
@@ -551,7 +324,7 @@ class FullyConnectedLayer(Layer):
         return self._A
 
     def _backward(self, dA: np.ndarray) -> np.ndarray:
-        return self._backward_from_dZ(_activation_backward(self.act_func, self._Z, dA))
+        return self._backward_from_dZ(activation_backward(self.act_func, self._Z, dA))
 
     def _backward_from_dZ(self, dZ: np.ndarray) -> np.ndarray:
         weights = self.params["weights"].astype(dZ.dtype, copy=False)

@@ -7,7 +7,6 @@ The file holds
   - "training_state": a JSON text with the random generator's state and every scheduler's
     non-array state (Adam's step count t, ...), and "state_layer{i}_{key}_{attribute}": the
     schedulers' arrays (Adam's moments), so a loaded model continues training bit for bit.
-Version 1 files (architecture and weights only) are still read, with fresh schedulers.
 """
 
 from __future__ import annotations
@@ -25,14 +24,12 @@ import numpy as np
 from . import activations as _activations
 from . import costs as _costs
 from . import schedulers as _schedulers
-from .layers import Convolution2DLayer, FullyConnectedLayer, OutputLayer, Pooling2DLayer
+from ._layer_base import Convolution2DBase, Pooling2DBase
+from .layers import FullyConnectedLayer, OutputLayer
 from .schedulers import Scheduler
 
 _FILE_FORMAT = "course_utils.CNN"
-#: version 2 added the training state (scheduler states, random generator); load() also
-#: reads version 1 files (architecture and weights only: fresh schedulers)
 _FILE_VERSION = 2
-_READABLE_VERSIONS = (1, 2)
 
 
 def save(model, path: str | os.PathLike) -> None:
@@ -157,7 +154,7 @@ def architecture_of(model) -> dict:
     layers = []
     for layer in model.layers:
         spec = {"type": type(layer).__name__}
-        if isinstance(layer, Convolution2DLayer):
+        if isinstance(layer, Convolution2DBase):
             spec.update(
                 input_channels=layer.input_channels, feature_maps=layer.feature_maps,
                 kernel_height=layer.kernel_height, kernel_width=layer.kernel_width,
@@ -165,7 +162,7 @@ def architecture_of(model) -> dict:
                 pad=list(layer.pad) if isinstance(layer.pad, tuple) else layer.pad,
                 act_func=_function_name(layer.act_func, _activations, "act_func"),
             )
-        elif isinstance(layer, Pooling2DLayer):
+        elif isinstance(layer, Pooling2DBase):
             spec.update(
                 kernel_height=layer.kernel_height, kernel_width=layer.kernel_width,
                 v_stride=layer.v_stride, h_stride=layer.h_stride, pooling=layer.pooling,
@@ -206,13 +203,9 @@ def load(cls, path: str | os.PathLike):
         ) from None
     training_state = arrays.pop("training_state", None)
     state_arrays = {name: arrays.pop(name) for name in list(arrays) if name.startswith("state_")}
-    if architecture["version"] >= 2 and training_state is None:
+    if training_state is None:
         raise ValueError(
             f"cannot load {path!r}: its training state (scheduler states) is missing."
-        )
-    if architecture["version"] == 1 and (training_state is not None or state_arrays):
-        raise ValueError(
-            f"cannot load {path!r}: a version 1 file cannot hold a training state."
         )
     expected = {
         f"layer{index}_{key}": (layer, key)
@@ -238,21 +231,18 @@ def load(cls, path: str | os.PathLike):
             raise ValueError(f"cannot load {path!r}: {name} contains NaN or inf.")
     for name, (layer, key) in expected.items():
         layer.params[key] = arrays[name].astype(np.float64)
-    if training_state is not None:
-        try:
-            _restore_training_state(model, training_state, state_arrays)
-        except ValueError as error:
-            raise ValueError(f"cannot load {path!r}: {error}.") from None
+    try:
+        _restore_training_state(model, training_state, state_arrays)
+    except ValueError as error:
+        raise ValueError(f"cannot load {path!r}: {error}.") from None
     return model
 
 def _from_architecture(cls, spec: dict):
     version = spec.get("version")
-    if spec.get("format") != _FILE_FORMAT or isinstance(version, bool) or (
-        version not in _READABLE_VERSIONS
-    ):
+    if spec.get("format") != _FILE_FORMAT or isinstance(version, bool) or version != _FILE_VERSION:
         raise ValueError(
             f"format {spec.get('format')!r} version {version!r} is not "
-            f"{_FILE_FORMAT!r} version {' or '.join(map(str, _READABLE_VERSIONS))}"
+            f"{_FILE_FORMAT!r} version {_FILE_VERSION}"
         )
     model = cls(
         cost_func=_lookup(_costs, spec["cost_func"], "cost_func"),

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._layer_base import Convolution2DBase, Layer, Pooling2DBase
 from ._validation import positive_int
-from .layers import Convolution2DLayer, Convolution2DLayerOPT, Layer, Pooling2DLayer
+from .fast_layers import Convolution2DLayerOPT
+from .layers import Pooling2DLayer
 
 __all__ = ["LayerField", "gradient_support", "receptive_field"]
 
@@ -92,7 +94,7 @@ def _image_layers(model) -> list[Layer]:
         )
     image_layers = []
     for index, layer in enumerate(layers):
-        if isinstance(layer, (Convolution2DLayer, Pooling2DLayer)):
+        if isinstance(layer, (Convolution2DBase, Pooling2DBase)):
             image_layers.append(layer)
         elif isinstance(layer, Layer):
             break  # flatten and dense layers: every unit sees the whole input
@@ -136,7 +138,7 @@ def receptive_field(model, input_shape: tuple[int, int, int]) -> list[LayerField
             output_shape = layer.output_shape(shape)
         except ValueError as error:
             raise ValueError(f"layer {index} ({type(layer).__name__}): {error}") from None
-        if isinstance(layer, Convolution2DLayer):
+        if isinstance(layer, Convolution2DBase):
             top, _, left, _ = layer.padding(shape[1], shape[2])
         else:
             top, left = 0, 0  # pooling never pads
@@ -157,7 +159,7 @@ def receptive_field(model, input_shape: tuple[int, int, int]) -> list[LayerField
 def _positive_copy(layer: Layer) -> Layer:
     """Same geometry, all-ones kernel, identity activation, average pooling: every path from
     an input pixel to a unit then carries a positive weight, so no sum can cancel."""
-    if isinstance(layer, Convolution2DLayer):
+    if isinstance(layer, Convolution2DBase):
         # one channel in, one out: the field does not depend on the number of channels
         probe = Convolution2DLayerOPT(
             1, 1, layer.kernel_height, layer.kernel_width, layer.v_stride, layer.h_stride,

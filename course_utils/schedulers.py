@@ -36,21 +36,9 @@ import numbers
 
 import numpy as np
 
+from ._validation import positive_float
+
 __all__ = ["Adagrad", "AdagradMomentum", "Adam", "Constant", "Momentum", "RMS_prop", "Scheduler"]
-
-
-def _positive_float(name: str, value) -> float:
-    """Return `value` as float if it is a finite number > 0, else raise ValueError naming `name`."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"{name} must be a finite number > 0, got {value!r}; a typical learning rate is 1e-3."
-        )
-    return float(value)
 
 
 def _decay_rate(name: str, value) -> float:
@@ -89,7 +77,7 @@ class Scheduler:
     delta: float = 1e-8
 
     def __init__(self, eta: float) -> None:
-        self.eta = _positive_float("eta", eta)
+        self.eta = positive_float("eta", eta, "a typical learning rate is 1e-3.")
 
     def update_change(self, gradient: np.ndarray) -> np.ndarray:
         """Return the change to subtract from the parameters (implemented by subclasses)."""

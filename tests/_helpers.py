@@ -1,10 +1,16 @@
-"""Pieces shared by several test files: the lecture's 6x6 worked example. Import them with
-`from _helpers import ...` (pytest puts tests/ on sys.path, as for _chromium.py). Finite
-differences live in the package: course_utils.gradcheck."""
+"""Pieces shared by several test files: the project's folders and the lecture's 6x6 worked
+example. Import them with `from _helpers import ...` (pytest puts tests/ on sys.path, as for
+_chromium.py). Finite differences live in the package: course_utils.gradcheck."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+# the course notebooks, in course order (test_project checks they are numbered 01..N)
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 # The lecture's worked example: a 6x6 image, and its valid convolution with the 3x3
 # box filter ones((3, 3)) / 9 rounded to two decimals (the numbers on the slide).

@@ -1,7 +1,6 @@
-"""A small CNN on toy images, shared by test_cnn.py, test_parallel.py and test_model_file.py
-(pytest puts tests/ on sys.path; the fixtures `data` and `fitted` are in conftest.py), and
-the two networks of the lecture that notebook 04 builds (its first CNN and the
-"untraditional" one), shared by the tests and tools/threshold_spread_04.py."""
+"""A small CNN on toy images (the fixtures `data` and `fitted` of conftest.py use it) and
+two networks of the lecture notes, its first CNN and the "untraditional" one notebook 05
+builds: shared by the tests and tools/threshold_spread_05.py (pytest puts tests/ on sys.path)."""
 
 from __future__ import annotations
 

@@ -8,9 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from _helpers import ROOT
 from cnn_helpers import bars, small_model
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # Tests that build or run something large: the course site and slides, JupyterLab in a

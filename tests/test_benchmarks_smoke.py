@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from _helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN_ALL = ROOT / "benchmarks" / "run_all.py"
 
 # script -> a line it must print (its first ratio line's label)

@@ -467,20 +467,21 @@ def test_keyboard_interrupt_keeps_the_weights_of_the_last_complete_step(data, ca
 
     model = small_model(seed=7)
     # Batches of 32 images are split in two halves of 16 (32 >= parallel.PARALLEL_MIN_BATCH):
-    # interrupt the hidden dense layer's backward pass of one half in the third step.
-    hidden_type = type(model.layers[3])
-    original = hidden_type._backward
+    # interrupt one half in the third step, once its gradients are computed (before any
+    # weight changes).
+    original = cnn_module.forward_backward
     in_main = half.startswith("first")
     calls = {"n": 0}
 
-    def interrupted_backward(self, dA):
+    def interrupted_pass(layers, X, t):
+        prediction = original(layers, X, t)
         if (threading.current_thread() is threading.main_thread()) == in_main:
             calls["n"] += 1
-            if calls["n"] == 3:  # the third step, after the output layer's backward ran
+            if calls["n"] == 3:
                 raise KeyboardInterrupt
-        return original(self, dA)
+        return prediction
 
-    monkeypatch.setattr(hidden_type, "_backward", interrupted_backward)
+    monkeypatch.setattr(cnn_module, "forward_backward", interrupted_pass)
     scores = model.fit(X, t, epochs=5, batches=2, progress=False, parallel=True)
     monkeypatch.undo()
     assert calls["n"] == 3
@@ -499,20 +500,19 @@ def test_ctrl_c_while_waiting_for_the_worker_keeps_the_weights_of_the_last_compl
     reference.fit(X, t, epochs=1, batches=2, progress=False, parallel=True)  # two steps
 
     model = small_model(seed=11)
-    hidden_type = type(model.layers[3])
-    original = hidden_type._backward
+    original = cnn_module.forward_backward
     calls = {"n": 0}
 
-    def slow_worker_backward(self, dA):
+    def slow_worker_pass(layers, X, t):
         if threading.current_thread() is not threading.main_thread():
             calls["n"] += 1
-            if calls["n"] == 3:  # third step: this thread's half is done, it waits for us
+            if calls["n"] == 3:  # third step: the main thread's half is done, it waits for us
                 time.sleep(0.2)
                 os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered to that thread
                 time.sleep(0.2)
-        return original(self, dA)
+        return original(layers, X, t)
 
-    monkeypatch.setattr(hidden_type, "_backward", slow_worker_backward)
+    monkeypatch.setattr(cnn_module, "forward_backward", slow_worker_pass)
     scores = model.fit(X, t, epochs=5, batches=2, progress=False, parallel=True)
     monkeypatch.undo()
     assert calls["n"] == 3  # the worker finished its pass (fit waited for it) and no other
@@ -591,6 +591,25 @@ def test_summary_counts_parameters_by_hand(capsys):
         lecture_first_cnn().summary()
 
 
+def test_output_shapes_and_parameter_counts_give_one_entry_per_layer(data):
+    model = small_model()
+    # conv 3x3 "same" 1 -> 4 maps, max pool 2/2, flatten, dense 8, output 2
+    assert model.output_shapes((1, 8, 8)) == [(4, 8, 8), (4, 4, 4), (64,), (8,), (2,)]
+    assert model.parameter_counts((1, 8, 8)) == [1 * 4 * 3 * 3 + 4, 0, 0, 64 * 8 + 8, 8 * 2 + 2]
+    assert model.count_params((1, 8, 8)) == sum(model.parameter_counts((1, 8, 8)))
+    # the dense layer's count depends on the image size, the conv layer's does not
+    assert model.parameter_counts((1, 12, 12)) == [40, 0, 0, 144 * 8 + 8, 18]
+    for method in (model.output_shapes, model.parameter_counts, model.count_params):
+        with pytest.raises(ValueError, match=rf"{method.__name__}\(\) needs the image shape"):
+            method()
+    with pytest.raises(ValueError, match=r"layer 0 \(Convolution2DLayerOPT\).*input_channels=1"):
+        model.output_shapes((3, 8, 8))
+    (X, t, _), _ = data
+    model.fit(X, t, epochs=1, progress=False)  # afterwards both default to the fitted shape
+    assert model.output_shapes() == model.output_shapes(X.shape[1:])
+    assert model.parameter_counts() == [layer.n_parameters for layer in model.layers]
+
+
 @pytest.mark.parametrize("build", [lecture_first_cnn, lecture_untraditional_cnn])
 def test_parameter_count_matches_keras_count_params(build):
     from course_utils.keras_models import keras
@@ -622,7 +641,8 @@ def test_parameter_count_matches_keras_count_params(build):
     model = keras.Sequential([keras.Input((28, 28, 1)), *layers])
     assert ours.count_params((1, 28, 28)) == model.count_params()
     # and every layer's output shape agrees, (C, H, W) vs (H, W, C)
-    shapes = ours._shapes((1, 28, 28))
+    assert ours.parameter_counts((1, 28, 28)) == [layer.count_params() for layer in model.layers]
+    shapes = ours.output_shapes((1, 28, 28))
     for shape, layer in zip(shapes, model.layers):
         keras_shape = tuple(layer.output.shape[1:])
         expected = (*shape[1:], shape[0]) if len(shape) == 3 else shape

@@ -20,9 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from _chromium import chromium, offsite_requests, wait_for_script
+from _helpers import NOTEBOOKS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 HEADING = re.compile(r"^(#{1,6})\s+(.*)")
 REMOTE = re.compile(r"^(https?:)?//", re.IGNORECASE)
 
@@ -91,8 +90,6 @@ def _page(site: Path, notebook: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
-    if not NOTEBOOKS:
-        pytest.skip("no notebooks/NN_*.ipynb yet")
     target = tmp_path_factory.mktemp("html")
     env = {**os.environ, "MAKEFLAGS": ""}
     start = time.perf_counter()

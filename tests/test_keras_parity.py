@@ -16,10 +16,10 @@ from threadpoolctl import threadpool_limits
 from course_utils.activations import LRELU, LRELU_SLOPE, identity, sigmoid, softmax
 from course_utils.convolution import conv_output_size
 from course_utils.costs import CostCrossEntropy
+from course_utils.fast_layers import Convolution2DLayerOPT
 from course_utils.keras_models import keras, tf  # the quiet TensorFlow import
 from course_utils.layers import (
     Convolution2DLayer,
-    Convolution2DLayerOPT,
     FullyConnectedLayer,
     OutputLayer,
     Pooling2DLayer,
@@ -246,7 +246,7 @@ def test_whole_lecture_architecture_matches_keras_with_copied_weights():
             keras.layers.Dense(10, activation="softmax", dtype="float64"),
         ]
     )
-    flat_shape = model._shapes((1, 28, 28))[5]  # (C, H, W) entering the flatten layer
+    flat_shape = model.output_shapes((1, 28, 28))[5]  # (C, H, W) entering the flatten layer
     for ours, theirs in zip(model.layers, keras_model.layers):
         if "kernel" in ours.params:
             theirs.set_weights([keras_kernel(ours.params["kernel"]), ours.params["bias"]])

@@ -12,11 +12,10 @@ from threadpoolctl import threadpool_limits
 
 from course_utils.activations import LRELU, RELU, identity, sigmoid, softmax
 from course_utils.costs import CostCrossEntropy, CostLogReg, CostOLS
-from course_utils.fast_layers import Pooling2DLayerOPT
+from course_utils.fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
 from course_utils.gradcheck import gradient_errors, numerical_gradient, relative_error
 from course_utils.layers import (
     Convolution2DLayer,
-    Convolution2DLayerOPT,
     FlattenLayer,
     FullyConnectedLayer,
     OutputLayer,

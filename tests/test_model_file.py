@@ -27,6 +27,13 @@ def one_blas_thread():
         yield
 
 
+def _saved_arrays(model, folder) -> dict[str, np.ndarray]:
+    """Every array of the file model.save writes, by name (to make altered copies from)."""
+    model.save(folder / "saved.npz")
+    with np.load(folder / "saved.npz") as archive:
+        return {name: archive[name] for name in archive.files}
+
+
 def test_save_and_load_round_trip_predicts_identically(fitted, data, tmp_path):
     (X, _, _), (X_val, _, _) = data
     path = tmp_path / "model.npz"
@@ -87,10 +94,7 @@ def test_load_rejects_missing_truncated_foreign_and_non_npz_files(fitted, tmp_pa
 
 
 def test_load_rejects_weights_that_do_not_match_the_architecture(fitted, tmp_path):
-    path = tmp_path / "good.npz"
-    fitted.save(path)
-    with np.load(path) as archive:
-        arrays = {name: archive[name] for name in archive.files}
+    arrays = _saved_arrays(fitted, tmp_path)
     arrays["layer3_weights"] = arrays["layer3_weights"][:-1]
     np.savez(tmp_path / "bad_shape.npz", **arrays)
     with pytest.raises(ValueError, match=r"bad_shape.npz.*layer3_weights has shape"):
@@ -203,29 +207,26 @@ def test_a_model_saved_before_its_schedulers_took_a_step_loads_with_fresh_schedu
     assert np.array_equal(a["train_error"], b["train_error"])
 
 
-def test_load_reads_version_1_files_with_fresh_schedulers(fitted, data, tmp_path):
-    (X, _, _), _ = data
-    path = tmp_path / "new.npz"
-    fitted.save(path)
-    with np.load(path) as archive:
-        arrays = {n: archive[n] for n in archive.files if n.startswith("layer")}
-        architecture = json.loads(str(archive["architecture"][()]))
-    architecture["version"] = 1  # the first format: architecture and weights only
-    np.savez(tmp_path / "old.npz", architecture=np.array(json.dumps(architecture)), **arrays)
-    loaded = CNN.load(tmp_path / "old.npz")
-    assert np.array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
-    assert all(s.t == 0 for _, _, s in loaded.parameter_schedulers)
-    architecture["version"] = 99
-    np.savez(tmp_path / "future.npz", architecture=np.array(json.dumps(architecture)), **arrays)
-    with pytest.raises(ValueError, match=r"future.npz.*version 99"):
-        CNN.load(tmp_path / "future.npz")
+@pytest.mark.parametrize("version", [1, 3, 99, "2", True])
+def test_load_refuses_a_file_of_another_version(fitted, tmp_path, version):
+    arrays = _saved_arrays(fitted, tmp_path)
+    architecture = json.loads(str(arrays.pop("architecture")[()]))
+    architecture["version"] = version
+    np.savez(tmp_path / "other.npz", architecture=np.array(json.dumps(architecture)), **arrays)
+    with pytest.raises(ValueError, match=rf"other.npz.*version {version!r} is not .* version 2"):
+        CNN.load(tmp_path / "other.npz")
+
+
+def test_load_refuses_a_file_without_its_training_state(fitted, tmp_path):
+    arrays = _saved_arrays(fitted, tmp_path)
+    np.savez(tmp_path / "weights_only.npz",
+             **{name: array for name, array in arrays.items() if not name.startswith(("state", "training"))})
+    with pytest.raises(ValueError, match=r"weights_only.npz.*training state .* is missing"):
+        CNN.load(tmp_path / "weights_only.npz")
 
 
 def test_load_rejects_a_training_state_that_does_not_match_the_model(fitted, tmp_path):
-    path = tmp_path / "good.npz"
-    fitted.save(path)
-    with np.load(path) as archive:
-        arrays = {name: archive[name] for name in archive.files}
+    arrays = _saved_arrays(fitted, tmp_path)
     moments = [name for name in arrays if name.startswith("state_")]
     assert moments  # Adam's moments are stored as arrays
     bad = dict(arrays)

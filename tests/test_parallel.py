@@ -145,14 +145,13 @@ def test_fit_runs_numpys_blas_on_one_thread(data, monkeypatch):
         return [pool["num_threads"] for pool in threadpool_info() if pool["filepath"] in numpys]
 
     seen = []
-    layer_type = type(small_model().layers[-1])
-    original = layer_type._forward
+    original = cnn_module.forward  # every forward pass of fit: training steps and validation
 
-    def forward_noting_threads(self, X):
+    def forward_noting_threads(layers, X):
         seen.append(numpys_blas_threads())
-        return original(self, X)
+        return original(layers, X)
 
-    monkeypatch.setattr(layer_type, "_forward", forward_noting_threads)
+    monkeypatch.setattr(cnn_module, "forward", forward_noting_threads)
     with threadpool_limits(limits=2, user_api="blas"):  # more than one outside fit
         small_model().fit(X, t, epochs=2, batches=2, X_val=X, t_val=t, progress=False)
         assert numpys_blas_threads() == [2]  # the limit is lifted again after fit

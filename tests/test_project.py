@@ -7,16 +7,18 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from _helpers import NOTEBOOKS, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "course_utils"
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
-# Which modules of the package each module may import (DESIGN.md, "Dependencies inside
-# the package"): the maths at the bottom knows nothing above it.
+# Which modules of the package each module may import: the maths at the bottom knows
+# nothing above it, the readable and the vectorised layers share _layer_base below both,
+# and layers re-exports the vectorised ones with a plain import.
 ALLOWED_IMPORTS = {
     "_validation": set(),
     "gradcheck": set(),  # knows layers only by their interface (forward, backward, grads)
@@ -26,53 +28,56 @@ ALLOWED_IMPORTS = {
     "schedulers": {"_validation"},
     "convolution": {"_validation"},
     "data": {"_validation"},
-    "layers": {"_validation", "convolution", "activations"},
-    "fast_layers": {"_validation", "convolution", "activations", "layers"},
-    "model_file": {"activations", "costs", "schedulers", "layers"},  # CNN's file format
-    "cnn": {"_validation", "convolution", "activations", "costs", "schedulers", "layers",
-            "fast_layers", "parallel", "model_file"},
-    "receptive_field": {"_validation", "layers"},  # reads layer geometry, above cnn's layers
+    "_layer_base": {"_validation", "convolution", "activations"},
+    "fast_layers": {"_validation", "convolution", "activations", "_layer_base"},
+    "layers": {"_validation", "convolution", "activations", "_layer_base", "fast_layers"},
+    "model_file": {"activations", "costs", "schedulers", "_layer_base", "layers"},  # CNN's file format
+    "cnn": {"_validation", "convolution", "activations", "costs", "schedulers", "_layer_base",
+            "layers", "fast_layers", "parallel", "model_file"},
+    "receptive_field": {"_validation", "_layer_base", "fast_layers", "layers"},  # layer geometry
 }
-# Imports a module may make lazily, inside its module-level __getattr__, to keep an old
-# import path working without importing upwards at load time (PEP 562).
-LAZY_REEXPORTS = {"layers": {"fast_layers"}}
+# the plotting, Keras, homework and grading helpers sit on top and may import anything
+ON_TOP = {"__init__", "__main__", "plotting", "keras_models", "checks", "grade"}
 
 
-def _pins(lines: list[str]) -> dict[str, str]:
-    pins = {}
-    for line in lines:
-        line = line.strip().lstrip("- ").strip()
-        match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)==([^\s#]+)", line)
-        if match:
-            pins[match.group(1).lower()] = match.group(2)
-    return pins
-
-
-def test_environment_yml_pins_the_same_set_as_requirements():
-    requirements = _pins((ROOT / "requirements.txt").read_text().splitlines())
-    environment = _pins((ROOT / "environment.yml").read_text().splitlines())
-    assert requirements, "requirements.txt pins nothing"
-    assert requirements == environment
+def _requirements() -> list[str]:
+    """The requirement lines of requirements.txt (comments and blank lines dropped)."""
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
 def test_every_requirement_is_pinned_exactly():
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            assert "==" in line, f"requirements.txt: {line!r} is not pinned with =="
+    names = [re.split(r"==", line)[0].lower() for line in _requirements()]
+    assert names and len(names) == len(set(names)), f"requirements.txt repeats a name: {names}"
+    for line in _requirements():
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[^\s=#]+", line), f"{line!r} is not pinned with =="
 
 
-def _package_imports(module: Path, lazy: bool = False) -> set[str]:
-    """Names of course_utils modules imported by `module` (relative or absolute imports);
-    lazy=True: only those imported inside its module-level __getattr__, else all others."""
-    tree = ast.parse(module.read_text())
-    getattrs = [node for node in tree.body
-                if isinstance(node, ast.FunctionDef) and node.name == "__getattr__"]
-    inside = {id(node) for function in getattrs for node in ast.walk(function)}
+def test_pyproject_takes_its_dependencies_from_requirements_txt():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "dependencies" not in project["project"], "pyproject.toml lists dependencies itself"
+    assert "dependencies" in project["project"]["dynamic"]
+    dynamic = project["tool"]["setuptools"]["dynamic"]["dependencies"]
+    assert dynamic == {"file": ["requirements.txt"]}
+    # what pip installed (make install re-installs when requirements.txt changes)
+    assert sorted(metadata.requires("course_utils")) == sorted(_requirements())
+
+
+def test_environment_yml_installs_requirements_txt_and_pins_nothing_itself():
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    entries = [line.split("#")[0].strip() for line in lines]
+    entries = [entry[2:] for entry in entries if entry.startswith("- ")]
+    python = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    # the conda-forge channel, Python, pip, and pip's one line: requirements.txt
+    assert entries == ["conda-forge", "python=" + python.removeprefix(">="), "pip", "pip:",
+                       "-r requirements.txt"]
+
+
+def _package_imports(module: Path) -> set[str]:
+    """Names of course_utils modules `module` imports (relative or absolute imports),
+    wherever the import statement stands: at the top, or inside a function."""
     found = set()
-    for node in ast.walk(tree):
-        if (id(node) in inside) != lazy:
-            continue
+    for node in ast.walk(ast.parse(module.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level == 1 and node.module:
                 found.add(node.module.split(".")[0])
@@ -87,30 +92,95 @@ def _package_imports(module: Path, lazy: bool = False) -> set[str]:
     return found
 
 
+def _import_graph() -> dict[str, set[str]]:
+    """Each module of the package (course_utils/*.py) and the package modules it imports."""
+    return {path.stem: _package_imports(path) - {path.stem} for path in PACKAGE.glob("*.py")}
+
+
+def _a_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of the directed graph as [a, b, ..., a], or [] if it has none."""
+    state: dict[str, str] = {}  # "open" while on the current path, "done" after
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        state[node] = "open"
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                return [*path[path.index(target):], target]
+            if target not in state:
+                found = visit(target, [*path, target])
+                if found:
+                    return found
+        state[node] = "done"
+        return []
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node, [node])
+            if found:
+                return found
+    return []
+
+
 @pytest.mark.parametrize("name", sorted(ALLOWED_IMPORTS))
 def test_lower_modules_import_nothing_above_them(name):
-    path = PACKAGE / f"{name}.py"
-    if not path.exists():
-        pytest.skip(f"{path.name} not written")
-    imported = _package_imports(path)
+    imported = _package_imports(PACKAGE / f"{name}.py")
     assert imported <= ALLOWED_IMPORTS[name], f"{name} imports {imported - ALLOWED_IMPORTS[name]}"
-    lazy, allowed = _package_imports(path, lazy=True), LAZY_REEXPORTS.get(name, set())
-    assert lazy <= allowed, f"{name} imports {lazy - allowed} in __getattr__"
 
 
 def test_every_package_module_has_its_place_in_the_dependency_order():
-    # the plotting, Keras, homework and grading helpers sit on top and may import anything
-    on_top = {"__init__", "__main__", "plotting", "keras_models", "checks", "grade"}
-    modules = {path.stem for path in PACKAGE.glob("*.py")} - on_top
-    assert modules <= set(ALLOWED_IMPORTS), f"add {modules - set(ALLOWED_IMPORTS)} to the order"
+    modules = {path.stem for path in PACKAGE.glob("*.py")}
+    assert modules - ON_TOP <= set(ALLOWED_IMPORTS), f"add {modules - ON_TOP - set(ALLOWED_IMPORTS)}"
+    assert set(ALLOWED_IMPORTS) <= modules, f"no such module: {set(ALLOWED_IMPORTS) - modules}"
 
 
-def test_the_vectorised_layers_are_still_importable_from_layers():
-    code = ("from course_utils.layers import Convolution2DLayerOPT; "
-            "from course_utils.fast_layers import Convolution2DLayerOPT as fast; "
-            "print(Convolution2DLayerOPT is fast)")
+def test_no_module_imports_a_module_that_imports_it():
+    graph = _import_graph()
+    assert _a_cycle(graph) == [], f"import cycle: {' -> '.join(_a_cycle(graph))}"
+    # the allowed table is a layering too: no lower module may ever import a helper on top
+    assert _a_cycle({**ALLOWED_IMPORTS, **{name: graph[name] for name in ON_TOP & set(graph)}}) == []
+
+
+def test_the_cycle_finder_finds_direct_and_indirect_cycles():
+    assert _a_cycle({"layers": {"fast_layers"}, "fast_layers": {"layers"}}) == [
+        "fast_layers", "layers", "fast_layers"]
+    assert _a_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert _a_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_no_module_resolves_attributes_lazily():
+    # a module-level __getattr__ (PEP 562) hides an import from the layering tests above
+    for path in PACKAGE.glob("*.py"):
+        names = {node.name for node in ast.parse(path.read_text()).body
+                 if isinstance(node, ast.FunctionDef)}
+        assert "__getattr__" not in names, f"{path.name} defines a module-level __getattr__"
+
+
+@pytest.mark.parametrize("statement", [
+    "from course_utils.layers import Convolution2DLayerOPT, Pooling2DLayerOPT",
+    "from course_utils.fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT",
+    "from course_utils import Convolution2DLayerOPT, Pooling2DLayerOPT",
+])
+def test_the_vectorised_layers_import_from_each_documented_path(statement):
+    # a fresh interpreter: an import that works only after another module ran fails here
+    code = (f"{statement}\n"
+            "import course_utils.fast_layers as fast\n"
+            "print(Convolution2DLayerOPT is fast.Convolution2DLayerOPT,"
+            " Pooling2DLayerOPT is fast.Pooling2DLayerOPT)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "True"
+    assert out.stdout.strip() == "True True"
+
+
+def test_the_vectorised_layers_are_instances_of_the_readable_ones():
+    from course_utils.layers import (
+        Convolution2DLayer,
+        Convolution2DLayerOPT,
+        Pooling2DLayer,
+        Pooling2DLayerOPT,
+    )
+
+    assert isinstance(Convolution2DLayerOPT(1, 2, 3, 3, seed=0), Convolution2DLayer)
+    assert isinstance(Pooling2DLayerOPT(2, 2), Pooling2DLayer)
+    assert not isinstance(Pooling2DLayerOPT(2, 2), Convolution2DLayer)
 
 
 def test_importing_the_package_does_not_import_tensorflow():
@@ -145,12 +215,22 @@ def test_notebooks_are_numbered_one_to_n_without_gaps_or_repeats():
     assert numbers == list(range(1, len(NOTEBOOKS) + 1)), [p.name for p in NOTEBOOKS]
 
 
-def test_the_readme_example_runs_and_learns(capsys):
-    readme = (ROOT / "README.md").read_text()
+def test_the_package_example_runs_and_learns(capsys):
+    guide = (ROOT / "docs" / "contributing.md").read_text()
     pattern = r"```python\n(import numpy as np\nfrom course_utils import CNN.*?)```"
-    match = re.search(pattern, readme, re.DOTALL)
-    assert match, "README.md lost its package example"
+    match = re.search(pattern, guide, re.DOTALL)
+    assert match, "docs/contributing.md lost its package example"
     namespace: dict = {}
-    exec(compile(match.group(1), "README.md", "exec"), namespace)  # noqa: S102 (our own README)
+    exec(compile(match.group(1), "docs/contributing.md", "exec"), namespace)  # noqa: S102 (ours)
     assert "Total parameters: 101,146" in capsys.readouterr().out
     assert namespace["scores"]["val_acc"][-1] > 0.85
+
+
+def test_the_readme_links_pages_that_exist():
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#]+)\)", readme)
+    assert {"docs/grading.md", "docs/lecturers.md", "docs/contributing.md"} <= set(links)
+    for link in links:
+        assert (ROOT / link).is_file(), f"README.md links {link}, which does not exist"
+    for path in NOTEBOOKS:  # the course table names every notebook
+        assert f"`{path.name}`" in readme, f"README.md's course table lacks {path.name}"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from course_utils import CNN, softmax
+from course_utils.fast_layers import Convolution2DLayerOPT
 from course_utils.layers import (
     Convolution2DLayer,
-    Convolution2DLayerOPT,
     FlattenLayer,
     FullyConnectedLayer,
     Pooling2DLayer,
