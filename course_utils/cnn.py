@@ -254,9 +254,6 @@ class CNN:
             shapes.append(shape)
         return shapes
 
-    # the name course_utils.checks calls
-    _shapes = output_shapes
-
     def parameter_counts(self, input_shape: tuple[int, int, int] | None = None) -> list[int]:
         """Number of trainable parameters of each layer, in order, for images of shape (C, H, W).
 
@@ -595,11 +592,6 @@ class CNN:
         )
         print(text)
         return SummaryText(text)
-
-    def parameter_counts(self, input_shape: tuple[int, int, int]) -> list[int]:
-        """Trainable parameters of each layer for images of shape (C, H, W)."""
-        shapes = [tuple(input_shape)] + self._shapes(tuple(input_shape))
-        return [_parameter_count(layer, shape) for layer, shape in zip(self.layers, shapes)]
 
     def count_params(self, input_shape: tuple[int, int, int] | None = None) -> int:
         """Total number of trainable parameters (as Keras' model.count_params()): the sum of
