@@ -47,3 +47,17 @@ if _kernels not in os.environ.get("JUPYTER_PATH", "").split(os.pathsep):
 # TensorFlow's C++ start-up chatter goes to stderr, and nbgrader gives 0 points to a
 # test cell that writes to stderr.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# Student copies leave out the cells tagged "remove-cell" (checks that only prove the
+# stored outputs reproduce; nbval still runs them in notebooks/) and "speaker-notes" (the
+# lecturer's notes for the slides). nbconvert's TagRemovePreprocessor runs first, so the
+# cells are gone before nbgrader locks and checksums the rest; nbgrader's own list follows
+# unchanged (nbgrader 0.9's GenerateAssignment.preprocessors).
+from nbconvert.preprocessors import TagRemovePreprocessor  # noqa: E402
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+
+HIDDEN_FROM_STUDENTS = {"remove-cell", "speaker-notes"}
+c.TagRemovePreprocessor.enabled = True
+c.TagRemovePreprocessor.remove_cell_tags = HIDDEN_FROM_STUDENTS
+c.GenerateAssignment.preprocessors = [
+    TagRemovePreprocessor, *GenerateAssignment.preprocessors.default_value]
