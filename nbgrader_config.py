@@ -60,4 +60,4 @@ HIDDEN_FROM_STUDENTS = {"remove-cell", "speaker-notes"}
 c.TagRemovePreprocessor.enabled = True
 c.TagRemovePreprocessor.remove_cell_tags = HIDDEN_FROM_STUDENTS
 c.GenerateAssignment.preprocessors = [
-    TagRemovePreprocessor, *GenerateAssignment.preprocessors.default_value]
+    TagRemovePreprocessor, *GenerateAssignment.class_traits()["preprocessors"].default()]
