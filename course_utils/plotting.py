@@ -23,10 +23,10 @@ from matplotlib.patches import Rectangle
 from course_utils.convolution import conv_output_size, convolve2d
 
 __all__ = [
+    "show_flip_and_slide",
     "show_image",
     "show_images",
     "show_kernel_positions",
-    "show_flip_and_slide",
     "show_matrix",
     "show_strided_conv_backward",
     "strided_backward_steps",
