@@ -14,6 +14,9 @@ import os
 import sys
 from pathlib import Path
 
+from nbconvert.preprocessors import TagRemovePreprocessor
+from nbgrader.converters import GenerateAssignment
+
 HERE = Path(__file__).resolve().parent
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
@@ -53,8 +56,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # lecturer's notes for the slides). nbconvert's TagRemovePreprocessor runs first, so the
 # cells are gone before nbgrader locks and checksums the rest; nbgrader's own list follows
 # unchanged (nbgrader 0.9's GenerateAssignment.preprocessors).
-from nbconvert.preprocessors import TagRemovePreprocessor  # noqa: E402
-from nbgrader.converters import GenerateAssignment  # noqa: E402
 
 HIDDEN_FROM_STUDENTS = {"remove-cell", "speaker-notes"}
 c.TagRemovePreprocessor.enabled = True
