@@ -82,10 +82,10 @@ def _defined_names(path: Path) -> set[str]:
     names = set()
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "code":
-            names.update(re.findall(r"^\s*(?:def |class )?(\w+)\s*(?:=|\()", cell.source, re.M))
-            names.update(re.findall(r"^\s*(\w+)\s*,\s*\w+\s*=", cell.source, re.M))
+            names.update(re.findall(r"^\s*(?:def |class )?(\w+)\s*(?:=|\()", cell.source, re.MULTILINE))
+            names.update(re.findall(r"^\s*(\w+)\s*,\s*\w+\s*=", cell.source, re.MULTILINE))
             for group in re.findall(r"^\s*(?:from\s+\S+\s+)?import\s+(\([^)]*\)|[^\n]*)",
-                                    cell.source, re.M):
+                                    cell.source, re.MULTILINE):
                 names.update(re.findall(r"\w+", group))
     return names
 
