@@ -132,7 +132,9 @@ def test_a_static_deck_opens_and_advances_in_chromium_with_no_network(decks):
 
 def test_decks_leave_out_removed_cells_and_show_speaker_notes_as_notes(decks):
     """remove-cell cells are not in a deck; speaker-notes cells sit in reveal.js's
-    <aside class="notes"> (the speaker view, S), not on a slide."""
+    <aside class="notes"> (the speaker view, S), not on a slide. A removed cell is kept out
+    twice: its slide type is "skip" (tools/slide_layout.py), and `make slides` drops the tag
+    with nbconvert's TagRemovePreprocessor, so a stale layout does not show it either."""
     notes_seen = removed_seen = 0
     for path in NOTEBOOKS:
         text = (decks / (path.stem + ".slides.html")).read_text(encoding="utf-8")
