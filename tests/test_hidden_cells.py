@@ -97,3 +97,55 @@ def test_stored_slide_types_of_hidden_cells(path):
             assert kind == "notes", f"{path.name} cell {i}: run tools/slide_layout.py"
         if "remove-cell" in _tags(cell):
             assert kind == "skip", f"{path.name} cell {i}: run tools/slide_layout.py"
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a code cell binds, names it reads), magics translated as IPython runs them."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    tree = ast.parse(TransformerManager().transform_cell(source))
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return bound, read
+
+
+def _later_cells_needing_removed_names(nb) -> list[str]:
+    """Names that only a remove-cell cell binds and a later cell reads: the student copy,
+    which lacks the cell, would stop there with a NameError."""
+    only_removed: set[str] = set()
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        bound, read = _names(cell.source)
+        if "remove-cell" in _tags(cell):
+            only_removed |= bound
+            continue
+        problems += [f"cell {i} reads {name}" for name in sorted((read - bound) & only_removed)]
+        only_removed -= bound
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_cell_needs_a_name_that_only_a_removed_cell_defines(path):
+    problems = _later_cells_needing_removed_names(nbformat.read(path, as_version=4))
+    assert not problems, f"{path.name}: {problems}"
+
+
+def test_a_cell_reading_a_name_from_a_removed_cell_is_caught():
+    code = nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook(cells=[
+        code("speed = %timeit -o sum(range(10))"),
+        code("ok = speed.best > 0\nprint(ok)", metadata={"tags": ["remove-cell"]}),
+        code("print(ok)")])
+    assert _later_cells_needing_removed_names(nb) == ["cell 2 reads ok"]
+    nb.cells[2].source = "ok = True\nprint(ok)"
+    assert _later_cells_needing_removed_names(nb) == []
