@@ -115,6 +115,7 @@ NBGRADER_COURSE = --CourseDirectory.root="$(abspath $(COURSE_DIR))"
 # `nbgrader generate_assignment` writes $(COURSE_DIR)/release/NN_name/NN_name.ipynb
 # (answers replaced by "# YOUR CODE HERE / raise NotImplementedError()", outputs
 # cleared, nbgrader metadata and checksums kept), copied to $(STUDENT_DIR)/NN_name.ipynb.
+# Cells tagged remove-cell or speaker-notes are left out (nbgrader_config.py).
 homework: install
 	rm -rf $(STUDENT_DIR)
 	mkdir -p $(STUDENT_DIR)
@@ -182,6 +183,8 @@ html: install
 	@echo "course site: $(HTML_DIR)/index.html"
 
 # Static reveal.js slides of every notebook from its stored outputs: $(SLIDES_DIR)/NN_name.slides.html.
+# Cells tagged remove-cell (reproducibility checks for nbval) are left out; cells tagged
+# speaker-notes have slide type "notes" (tools/slide_layout.py) and show in the speaker view (S).
 # The template slides/offline_reveal loads reveal.js (from the pip package sphinx-revealjs)
 # and MathJax 2.7 (jupyter-server-mathjax) from copies next to the decks: nothing from the web.
 REVEAL_JS = $(shell $(PY) -c 'import pathlib, sphinx_revealjs; print(pathlib.Path(sphinx_revealjs.__file__).parent / "_static" / "revealjs")')
@@ -192,6 +195,7 @@ slides: install
 	  --TemplateExporter.extra_template_basedirs=slides --template offline_reveal \
 	  --SlidesExporter.reveal_url_prefix=reveal.js --SlidesExporter.reveal_scroll=True \
 	  --SlidesExporter.reveal_theme=white \
+	  --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_cell_tags='{"remove-cell"}' \
 	  --HTMLExporter.mathjax_url='mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe' \
 	  --output-dir $(SLIDES_DIR) notebooks/[0-9][0-9]_*.ipynb
 	mkdir -p $(SLIDES_DIR)/reveal.js

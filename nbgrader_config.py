@@ -14,6 +14,9 @@ import os
 import sys
 from pathlib import Path
 
+from nbconvert.preprocessors import TagRemovePreprocessor
+from nbgrader.converters import GenerateAssignment
+
 HERE = Path(__file__).resolve().parent
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
@@ -53,3 +56,15 @@ if _kernels not in os.environ.get("JUPYTER_PATH", "").split(os.pathsep):
 
 # TensorFlow's C++ start-up chatter would otherwise reach the outputs of make homework.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# Student copies leave out the cells tagged "remove-cell" (checks that only prove the
+# stored outputs reproduce; nbval still runs them in notebooks/) and "speaker-notes" (the
+# lecturer's notes for the slides). nbconvert's TagRemovePreprocessor runs first, so the
+# cells are gone before nbgrader locks and checksums the rest; nbgrader's own list follows
+# unchanged (nbgrader 0.9's GenerateAssignment.preprocessors).
+
+HIDDEN_FROM_STUDENTS = {"remove-cell", "speaker-notes"}
+c.TagRemovePreprocessor.enabled = True
+c.TagRemovePreprocessor.remove_cell_tags = HIDDEN_FROM_STUDENTS
+c.GenerateAssignment.preprocessors = [
+    TagRemovePreprocessor, *GenerateAssignment.class_traits()["preprocessors"].default()]

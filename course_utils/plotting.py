@@ -20,11 +20,16 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
+from course_utils.convolution import conv_output_size, convolve2d
+
 __all__ = [
+    "show_flip_and_slide",
     "show_image",
     "show_images",
     "show_kernel_positions",
     "show_matrix",
+    "show_strided_conv_backward",
+    "strided_backward_steps",
 ]
 
 
@@ -543,3 +548,108 @@ def show_volumes(
     ax.set_axis_off()
     ax.set_title(title)
     return boxes
+
+
+# --- notebook 01: the flip-and-slide picture of 1D convolution ------------------------------
+
+def show_flip_and_slide(x, w) -> tuple[Figure, np.ndarray]:
+    """Draw the full 1D convolution y = x * w the way its formula reads.
+
+    x: (n,) signal, w: (m,) kernel. The top panel shows w as stored; every panel below
+    is one output y_i = sum_a x_a w_(i-a): the kernel flipped and slid so that w_0 sits
+    at a = i, drawn over x, with the products that overlap and their sum in the title.
+    Returns (figure, axes): n + m panels, one column, sharing the index axis a.
+    """
+    x = np.asarray(x, dtype=float)
+    w = np.asarray(w, dtype=float)
+    if x.ndim != 1 or w.ndim != 1 or not x.size or not w.size:
+        raise ValueError(f"x and w must be non-empty 1D arrays, got shapes {x.shape} and {w.shape}.")
+    n, m = len(x), len(w)
+    y = np.convolve(x, w)
+    fig, axes = plt.subplots(n + m, 1, figsize=(7, 1.35 * (n + m) + 0.6), sharex=True,
+                             layout="constrained")
+    top = max(np.abs(x).max(), np.abs(w).max()) * 1.25 or 1.0
+    first = axes[0]
+    first.vlines(np.arange(m), 0, w, color="tab:red", linewidth=2)
+    first.plot(np.arange(m), w, "o", color="tab:red", label="w[j] as stored")
+    for j in range(m):
+        first.annotate(f"w[{j}]", (j, w[j]), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    first.set_title("the kernel as stored: w[0], w[1], ... from left to right")
+    for i, ax in enumerate(axes[1:]):
+        ax.bar(np.arange(n), x, width=0.6, color="0.75", label="x[a]")
+        a = i - np.arange(m)                      # w[j] sits at a = i - j: flipped, shifted to i
+        ax.vlines(a, 0, w, color="tab:red", linewidth=2)
+        ax.plot(a, w, "o", color="tab:red", label="w[i - a] (flipped, slid to i)")
+        for j in range(m):
+            ax.annotate(f"w[{j}]", (a[j], w[j]), textcoords="offset points", xytext=(6, 4),
+                        fontsize=8)
+        terms = [f"{x[k]:g}·{w[i - k]:g}" for k in range(n) if 0 <= i - k < m]
+        ax.set_title(f"y[{i}] = " + " + ".join(terms) + f" = {y[i]:g}", fontsize=10)
+    for ax in axes:
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_ylim(-top, top)
+        ax.set_ylabel("value")
+    axes[-1].set_xlabel("index a (position along the signal)")
+    axes[-1].set_xticks(np.arange(-(m - 1), n + m - 1))
+    axes[1].legend(loc="lower right", fontsize=8, ncols=2)
+    fig.suptitle("1D convolution: flip the kernel, slide it, multiply where it overlaps x, add")
+    return fig, axes
+
+
+# --- notebook 04: the backward pass of a strided convolution --------------------------------
+
+def strided_backward_steps(dZ, kernel, stride: int, input_shape: tuple[int, int]) -> dict:
+    """The input gradient of a valid, strided cross-correlation, in the steps of the picture.
+
+    dZ: (o_h, o_w) gradient of the output, kernel: (k_h, k_w), stride s, input_shape
+    (H, W) with o = floor((H - k) / s) + 1. Returns {"dilated": dZ with s - 1 zeros
+    between neighbours, "full": the full convolution of that with the kernel,
+    "dX": "full" with zero rows/columns added at the end for inputs no window reached}.
+    """
+    dZ = np.asarray(dZ, dtype=float)
+    kernel = np.asarray(kernel, dtype=float)
+    if dZ.ndim != 2 or kernel.ndim != 2:
+        raise ValueError(f"dZ and kernel must be 2D arrays, got shapes {dZ.shape} and {kernel.shape}.")
+    if int(stride) != stride or stride < 1:
+        raise ValueError(f"stride must be a positive integer, got {stride!r}.")
+    expected = tuple(conv_output_size(i, k, stride) for i, k in zip(input_shape, kernel.shape))
+    if dZ.shape != expected:
+        raise ValueError(f"dZ has shape {dZ.shape}, but a {kernel.shape} kernel with stride {stride} "
+                         f"on a {tuple(input_shape)} input gives outputs of shape {expected}.")
+    dilated = np.zeros(((dZ.shape[0] - 1) * stride + 1, (dZ.shape[1] - 1) * stride + 1))
+    dilated[::stride, ::stride] = dZ
+    full = convolve2d(dilated, kernel, mode="full", method="naive")
+    dX = np.zeros(tuple(input_shape))
+    dX[:full.shape[0], :full.shape[1]] = full
+    return {"dilated": dilated, "full": full, "dX": dX}
+
+
+def show_strided_conv_backward(dZ, kernel, stride: int,
+                               input_shape: tuple[int, int]) -> tuple[Figure, np.ndarray]:
+    """Four panels: dZ, dZ spread apart by the stride, the kernel, and the input gradient dX.
+
+    dX = full convolution of the spread-out dZ with the kernel (strided_backward_steps).
+    The outline in dX marks the k_h x k_w window that the first output entry dZ[0, 0]
+    read in the forward pass, which is where its gradient goes back to.
+    Returns (figure, axes).
+    """
+    steps = strided_backward_steps(dZ, kernel, stride, input_shape)
+    dZ = np.asarray(dZ, dtype=float)
+    kernel = np.asarray(kernel, dtype=float)
+    kh, kw = kernel.shape
+    fig, axes = plt.subplots(1, 4, figsize=(15, 4.2), layout="constrained",
+                             gridspec_kw={"width_ratios": [dZ.shape[1], steps["dilated"].shape[1],
+                                                           kw, input_shape[1]]})
+    show_matrix(axes[0], dZ, f"dZ: gradient of the {dZ.shape[0]}×{dZ.shape[1]} output",
+                annotate=True, highlight=(0, 0, 1, 1), xlabel="output column j",
+                ylabel="output row i")
+    show_matrix(axes[1], steps["dilated"], f"{stride - 1} zero{'s' * (stride > 2)} between entries (stride {stride})",
+                annotate=True, xlabel="column", ylabel="row")
+    show_matrix(axes[2], kernel, "kernel K (used flipped: a full convolution)", annotate=True,
+                xlabel="kernel column b", ylabel="kernel row a")
+    show_matrix(axes[3], steps["dX"], f"dX: full convolution, {input_shape[0]}×{input_shape[1]} input",
+                annotate=True, highlight=(0, 0, kh, kw), xlabel="input column q",
+                ylabel="input row p")
+    fig.suptitle(f"Backward pass of a {kh}×{kw} convolution with stride {stride}: "
+                 "spread dZ apart, then convolve fully with K")
+    return fig, axes

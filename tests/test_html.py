@@ -159,12 +159,72 @@ def test_pages_show_the_stored_outputs_and_load_nothing_from_the_web(site):
                       if c.cell_type == "code" for o in c.outputs)
         if figures:
             assert re.search(r'<img[^>]+src="\.\./_images/', text), f"{path.name}: no figure"
-        stream = next((o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
+        stream = next((o.text for c in nb.cells if c.cell_type == "code"
+                       and "remove-cell" not in c.metadata.get("tags", []) for o in c.outputs
                        if o.output_type == "stream" and o.text.strip()), None)
         if stream:  # the first printed line of the notebook appears on its page
             line = next(ln for ln in stream.splitlines() if ln.strip()).strip()
             escaped = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             assert escaped in text.replace("&#39;", "'").replace("&quot;", '"'), (path.name, line)
+
+
+class _Text(HTMLParser):
+    """The text of a page's article, in one string with single spaces."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self._depth = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self._depth += tag == "article"
+
+    def handle_endtag(self, tag):
+        self._depth -= tag == "article"
+
+    def handle_data(self, data):
+        if self._depth:
+            self.parts.append(data)
+
+
+def _article_text(path: Path) -> str:
+    parser = _Text()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return " ".join("".join(parser.parts).translate(QUOTES).split())
+
+
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _words(source: str) -> str:
+    """The longest stretch of the first line of a cell between formulas, as a page shows it:
+    without markup, links as their text, straight quotes, spaces collapsed."""
+    line = next(ln for ln in source.splitlines() if ln.strip())
+    line = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line)
+    line = re.sub(r"^\s*#+\s*", "", line)
+    longest = max(re.split(r"\$[^$]*\$?", line), key=len)
+    return " ".join(re.sub(r"[*`]", "", longest).translate(QUOTES).split())
+
+
+def test_pages_leave_out_removed_cells_and_speaker_notes(site):
+    """Jupyter Book leaves out cells tagged remove-cell; book/_ext/speaker_notes.py
+    makes it leave out the lecturer's speaker-notes too. Every other markdown cell shows."""
+    hidden_seen = 0
+    for path in NOTEBOOKS:
+        text = _article_text(_page(site, path))
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            tags = set(cell.metadata.get("tags", []))
+            if not cell.source.strip():
+                continue
+            words = _words(cell.source)
+            if len(words) < 20:
+                continue
+            if tags & {"remove-cell", "speaker-notes"}:
+                hidden_seen += 1
+                assert words not in text, f"{path.name}: hidden cell shown: {words!r}"
+            elif cell.cell_type == "markdown" and not re.match(r"\s*([|>*-]|\d+\.)", cell.source):
+                assert words in text, f"{path.name}: markdown cell missing: {words!r}"
+    assert hidden_seen, "no hidden cell in any notebook: nothing was tested"
 
 
 # --- in the browser, offline ----------------------------------------------------------------

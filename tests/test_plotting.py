@@ -185,3 +185,66 @@ def test_image_grid_uses_fixed_limits_and_hides_spare_axes():
     assert sum(ax.get_visible() for ax in fig.axes) == 3
     with pytest.raises(ValueError, match="title"):
         show_image_grid(images, ["a"], 0, 1)
+
+
+def test_show_flip_and_slide_draws_each_output_with_the_kernel_flipped_and_slid():
+    from course_utils.plotting import show_flip_and_slide
+
+    x, w = np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5])
+    fig, axes = show_flip_and_slide(x, w)
+    y = np.convolve(x, w)
+    assert len(axes) == len(x) + len(w)  # the kernel as stored, then one panel per y[i]
+    assert fig.get_suptitle() and axes[-1].get_xlabel()
+    stored = next(ln for ln in axes[0].get_lines() if ln.get_marker() == "o")
+    np.testing.assert_array_equal(stored.get_xdata(), [0, 1, 2])
+    np.testing.assert_array_equal(stored.get_ydata(), w)
+    for i, ax in enumerate(axes[1:]):
+        kernel = next(ln for ln in ax.get_lines() if ln.get_marker() == "o")
+        # w[j] drawn at a = i - j: the kernel reversed, its w[0] at a = i
+        np.testing.assert_array_equal(kernel.get_xdata(), i - np.arange(len(w)))
+        np.testing.assert_array_equal(kernel.get_ydata(), w)
+        heights = [bar.get_height() for bar in ax.patches]
+        np.testing.assert_array_equal(heights, x)
+        assert ax.get_title().startswith(f"y[{i}] = ") and ax.get_title().endswith(f"= {y[i]:g}")
+        assert ax.get_ylabel()
+
+
+def test_show_flip_and_slide_rejects_a_2d_kernel():
+    from course_utils.plotting import show_flip_and_slide
+
+    with pytest.raises(ValueError, match="1D arrays"):
+        show_flip_and_slide([1.0, 2.0], np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("shape, k, s", [((5, 5), (3, 3), 2), ((6, 7), (2, 3), 2),
+                                         ((7, 7), (3, 3), 3), ((4, 5), (2, 2), 1)])
+def test_strided_backward_steps_give_the_conv_layers_input_gradient(shape, k, s):
+    from course_utils.activations import identity
+    from course_utils.layers import Convolution2DLayer
+    from course_utils.plotting import strided_backward_steps
+
+    rng = np.random.default_rng(7)
+    layer = Convolution2DLayer(1, 1, *k, v_stride=s, h_stride=s, pad="valid",
+                               act_func=identity, seed=0)
+    X = rng.normal(size=(1, 1, *shape))
+    Z = layer.forward(X)
+    dZ = rng.normal(size=Z.shape)
+    expected = layer.backward(dZ)[0, 0]
+    steps = strided_backward_steps(dZ[0, 0], layer.params["kernel"][0, 0], s, shape)
+    np.testing.assert_allclose(steps["dX"], expected, rtol=1e-12, atol=1e-12)
+    assert np.count_nonzero(steps["dilated"]) == np.count_nonzero(dZ)
+    np.testing.assert_array_equal(steps["dilated"][::s, ::s], dZ[0, 0])
+
+
+def test_show_strided_conv_backward_draws_four_titled_panels_with_the_gradient():
+    from course_utils.plotting import show_strided_conv_backward, strided_backward_steps
+
+    dZ, K = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 2, 0], [0, 1, -1], [2, 0, 1]])
+    fig, axes = show_strided_conv_backward(dZ, K, 2, (5, 5))
+    assert len(axes) == 4 and fig.get_suptitle()
+    for ax in axes:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    drawn = np.ma.filled(axes[3].get_images()[0].get_array(), 0)
+    np.testing.assert_array_equal(drawn, strided_backward_steps(dZ, K, 2, (5, 5))["dX"])
+    with pytest.raises(ValueError, match="shape"):
+        show_strided_conv_backward(np.ones((3, 3)), K, 2, (5, 5))

@@ -123,3 +123,26 @@ def test_a_static_deck_opens_and_advances_in_chromium_with_no_network(decks):
         assert driver.execute_script("return document.querySelectorAll("
                                      "'.MathJax, .MathJax_Display').length") > 0
         assert offsite_requests(driver) == []
+
+
+def test_decks_leave_out_removed_cells_and_show_speaker_notes_as_notes(decks):
+    """remove-cell cells are not in a deck; speaker-notes cells sit in reveal.js's
+    <aside class="notes"> (the speaker view, S), not on a slide. A removed cell is kept out
+    twice: its slide type is "skip" (tools/slide_layout.py), and `make slides` drops the tag
+    with nbconvert's TagRemovePreprocessor, so a stale layout does not show it either."""
+    notes_seen = removed_seen = 0
+    for path in NOTEBOOKS:
+        text = (decks / (path.stem + ".slides.html")).read_text(encoding="utf-8")
+        asides = "".join(re.findall(r'<aside class="notes">(.*?)</aside>', text, re.DOTALL))
+        for cell in nbformat.read(path, as_version=4).cells:
+            tags = cell.metadata.get("tags", [])
+            marker = f'id="cell-id={cell.id}"'
+            if "remove-cell" in tags:
+                removed_seen += 1
+                assert marker not in text, f"{path.name}: removed cell {cell.id} on a slide"
+            elif "speaker-notes" in tags:
+                notes_seen += 1
+                assert marker in asides, f"{path.name}: notes {cell.id} not speaker notes"
+            elif _slide_type(cell) != "skip":
+                assert marker in text and marker not in asides, f"{path.name}: cell {cell.id}"
+    assert notes_seen and removed_seen, "no tagged cells: nothing was tested"

@@ -18,6 +18,8 @@ cell changes, so no re-execution is needed.
 3. metadata.slideshow.slide_type on every cell:
    - the title cell, and markdown cells starting with "# " or "## ": "slide";
      cells starting with "### " or deeper: "subslide";
+   - cells tagged "speaker-notes": "notes" (reveal.js shows them in the speaker view, `S`);
+     cells tagged "remove-cell" (reproducibility checks that only nbval needs): "skip";
    - set-up cells (the first code cell, cells of imports only, %xmode/%matplotlib),
      exercise answer cells (nbgrader solution cells, ### BEGIN SOLUTION) and their check
      cells (nbgrader graded cells, calls of check_*): "skip";
@@ -48,6 +50,8 @@ HEADING = re.compile(r"^(#{1,6})\s+\S")
 FENCE = re.compile(r"^\s*(```|~~~)")
 LIST_ITEM = re.compile(r"^\s*([*+-]|\d+[.)])\s+")
 IMPORT = re.compile(r"^(import\s|from\s+\S+\s+import\s|%matplotlib|%xmode|%load_ext|%config)")
+SPEAKER_NOTES = "speaker-notes"   # markdown for the lecturer: slide type "notes"
+REMOVED = "remove-cell"           # Jupyter Book's tag: run by nbval, hidden from students
 CHECK_CALL = re.compile(r"\bchecks\.check_\w+\(|\bcourse_utils\.checks\b")
 
 
@@ -187,7 +191,9 @@ def split_long_markdown(nb) -> bool:
     changed, cells = False, []
     taken = {c.get("id") for c in nb.cells}
     for cell in nb.cells:
-        if cell.cell_type != "markdown" or "nbgrader" in cell.metadata:
+        # a split-off piece would lose the cell's tags (and a note belongs on one slide)
+        if (cell.cell_type != "markdown" or "nbgrader" in cell.metadata
+                or tags(cell) & {SPEAKER_NOTES, REMOVED}):
             cells.append(cell)
             continue
         chunks = _chunks(cell.source.split("\n"))
@@ -265,10 +271,24 @@ def has_figure(cell) -> bool:
                for k in o.get("data", {}))
 
 
+def tags(cell) -> set[str]:
+    return set(cell.metadata.get("tags", []))
+
+
 def slide_types(nb) -> list[str]:
     types, used, first_code, previous = [], 0.0, True, None
     for index, cell in enumerate(nb.cells):
         kind = None
+        # Notes and hidden checks take no room on the screen, so the layout of the cells
+        # around them is the same as without them.
+        if SPEAKER_NOTES in tags(cell):
+            types.append("notes")
+            continue
+        if REMOVED in tags(cell):
+            if cell.cell_type == "code":
+                first_code = False
+            types.append("skip")
+            continue
         if cell.cell_type == "markdown":
             level = _heading_level(cell.source.lstrip("\n").split("\n")[0])
             height = _height(cell.source.split("\n"))
