@@ -11,7 +11,6 @@ import pytest
 from _helpers import ROOT
 from cnn_helpers import bars, small_model
 
-
 # Tests that build or run something large: the course site and slides, JupyterLab in a
 # browser, make homework and the graded class. `make quick` leaves them out (pytest -m "not slow").
 SLOW_FIXTURES = {"site", "decks", "lab", "homework_course", "graded_class", "student_dir"}

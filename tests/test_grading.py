@@ -22,12 +22,11 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from _helpers import NOTEBOOKS, ROOT
 
 from course_utils import checks
 from course_utils.grading import grader, scan, wire
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTION = "### BEGIN SOLUTION"
 STUB = re.compile(r"# YOUR CODE HERE\n(\s*)raise NotImplementedError\(\)")
 

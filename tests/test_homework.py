@@ -12,11 +12,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _helpers import NOTEBOOKS
 
 from course_utils.grading.grader import CHECK_CALL
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTION = "### BEGIN SOLUTION"
 
 
@@ -37,6 +36,9 @@ def student_dir(homework_course) -> Path:
 def test_make_homework_clears_every_solution_and_output(student_dir):
     for path in NOTEBOOKS:
         stored, student = _stored(path), _stored(student_dir / path.name)
+        # cells for the lecturer (speaker notes) and the reproducibility checks stay out
+        stored.cells = [c for c in stored.cells
+                        if not {"remove-cell", "speaker-notes"} & set(c.metadata.get("tags", []))]
         assert len(student.cells) == len(stored.cells), path.name
         assert student.metadata.get("kernelspec", {}).get("name") == "python3", path.name
         for i, (a, b) in enumerate(zip(stored.cells, student.cells)):

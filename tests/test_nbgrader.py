@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
+from _helpers import NOTEBOOKS
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTION = "### BEGIN SOLUTION"
 STUB = re.compile(r"# YOUR CODE HERE\n(\s*)raise NotImplementedError\(\)")
 CHECK_SOURCE = re.compile(
