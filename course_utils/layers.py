@@ -39,7 +39,13 @@ from autograd import make_vjp as _autograd_make_vjp
 from . import _validation as check
 from ._validation import finite_array, positive_int
 from .activations import LRELU, RELU, derivate, identity, sigmoid, softmax
-from .convolution import conv_output_size, pad_input, padding_amounts, pool_output_size
+from .convolution import (
+    conv_output_size,
+    pad_input,
+    padding_amounts,
+    pool_output_size,
+    unpad_gradient,
+)
 
 __all__ = [
     "Convolution2DLayer",
@@ -160,9 +166,11 @@ class Convolution2DLayer(Layer):
         Kernel size kh x kw (any shape: 3x3, 7x1, 2x3, even sizes too).
     v_stride, h_stride : int
         Steps of the kernel down and across.
-    pad : "same" | "valid" | int | (ph, pw)
+    pad : "same" | "valid" | "circular" | int | (ph, pw)
         "same" and "valid" exactly as TensorFlow/Keras (for "same" the odd zero goes
-        at the bottom/right, see convolution.same_padding); an int p or a pair
+        at the bottom/right, see convolution.same_padding); "circular" pads as much
+        as "same" but with the pixels of the opposite edge (periodic boundaries: the
+        image is a torus, as a lattice in notebook 08); an int p or a pair
         (ph, pw) adds explicit zeros on each side.
     act_func : activation function (default identity).
     seed : int or None
@@ -313,10 +321,11 @@ class Convolution2DLayer(Layer):
         return self._unpad(dX_padded)
 
     def _unpad(self, dX_padded: np.ndarray) -> np.ndarray:
-        """Cut the padding off again: the zeros are not inputs, so they get no gradient."""
-        top, _, left, _ = self._pads
-        _, _, height, width = self._X_shape
-        return dX_padded[:, :, top : top + height, left : left + width]
+        """Cut the padding off again: zeros are not inputs, so they get no gradient; a
+        wrapped ("circular") pixel passes its gradient on to the pixel it copies."""
+        return unpad_gradient(
+            dX_padded, self._pads, self._X_shape[2:], circular=self.pad == "circular"
+        )
 
     def __repr__(self) -> str:
         return (
