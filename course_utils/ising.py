@@ -9,6 +9,8 @@ Notebook 08 trains a CNN on these configurations and reads off the critical temp
   wolff_step                       one Wolff cluster flip in every chain at once (decorrelates near T_C)
   integrated_autocorrelation_time  tau_int of a time series (Sokal's automatic window)
   sample_configurations            the labelled data set: many temperatures, decorrelated samples
+  flip_energy                      energy change of flipping each spin (the Metropolis step)
+  crossing_temperature, bootstrap_crossing   where a curve crosses 1/2, and its uncertainty
 
 Spins are +1/-1 stored as int8 in arrays of shape (chains, L, L); chain c runs at
 temperature T[c]. Only elementwise numpy, integer and boolean operations touch the spins
@@ -158,6 +160,16 @@ def _neighbour_sum(s: np.ndarray) -> np.ndarray:
     )
 
 
+def flip_energy(spins) -> np.ndarray:
+    """dE = 2 s h of flipping each spin, h the sum of its four neighbours on the torus.
+
+    spins: (chains, L, L) of +1/-1. Returns an int array of the same shape, values in
+    {-8, -4, 0, 4, 8} (J = 1).
+    """
+    spins = _spins(spins)
+    return 2 * spins * _neighbour_sum(spins)  # int8 is enough: |dE| <= 8
+
+
 def metropolis_sweep(spins, T, rng: np.random.Generator) -> np.ndarray:
     """One Metropolis sweep of every chain, in place: black sites, then white sites.
 
@@ -178,8 +190,7 @@ def metropolis_sweep(spins, T, rng: np.random.Generator) -> np.ndarray:
     rows = np.arange(chains)[:, None, None]
     parity = (np.arange(L)[:, None] + np.arange(L)[None, :]) % 2
     for colour in (0, 1):
-        s = spins.astype(np.int8)
-        dE = 2 * s * _neighbour_sum(s)  # int8 is enough: |dE| <= 8
+        dE = flip_energy(spins)
         u = rng.random(spins.shape)
         flip = (parity == colour) & (u < acceptance[rows, dE // 4 + 2])
         spins[flip] *= -1
@@ -321,3 +332,61 @@ def sample_configurations(
     # (rounds, temperatures * chains, L, L) -> ordered by temperature, then chain and round
     stored = stored.reshape(rounds, T.size, chains, L, L).transpose(1, 2, 0, 3, 4)
     return stored.reshape(T.size * n, L, L), np.repeat(T, n)
+
+
+# ---------------------------------------------------------------------------
+# Reading T_C off a classifier's output
+# ---------------------------------------------------------------------------
+
+def crossing_temperature(T, values, level: float = 0.5) -> float:
+    """First temperature where `values` crosses `level`, by linear interpolation.
+
+    T: increasing temperatures (n,). values: the curve at those temperatures (n,), e.g.
+    the mean probability of "ordered". The first i with values[i] - level and
+    values[i + 1] - level of opposite signs (or values[i + 1] == level) is interpolated
+    linearly between T[i] and T[i + 1]; a value exactly at the level returns its T.
+    Returns nan if the curve never reaches the level.
+    """
+    T = _temperatures("T", T)
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != T.shape or not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"values must be finite, one per temperature: shape {T.shape}, got {values.shape}."
+        )
+    if np.any(np.diff(T) <= 0):
+        raise ValueError(f"T must be strictly increasing, got {T!r}.")
+    d = values - level
+    for i in range(len(T)):
+        if d[i] == 0:
+            return float(T[i])
+        if i + 1 < len(T) and d[i] * d[i + 1] < 0:
+            return float(T[i] + d[i] / (d[i] - d[i + 1]) * (T[i + 1] - T[i]))
+    return float("nan")
+
+
+def bootstrap_crossing(
+    T, outputs, n_resamples: int = 1000, level: float = 0.5, seed: int = 0
+) -> tuple[float, float]:
+    """Crossing temperature of the mean output and its bootstrap standard error.
+
+    outputs: (temperatures, groups, per_group) network outputs; a group is one Markov
+    chain, whose samples are correlated, so whole chains are resampled (with
+    replacement, independently at each temperature). Returns (crossing of the mean
+    curve, standard deviation of the resampled crossings).
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    T = _temperatures("T", T)
+    if outputs.ndim != 3 or outputs.shape[0] != T.size:
+        raise ValueError(
+            f"outputs must have shape (temperatures={T.size}, chains, samples per chain), "
+            f"got {outputs.shape}."
+        )
+    n_resamples = positive_int("n_resamples", n_resamples)
+    rng = np.random.default_rng(seed)
+    chain_means = outputs.mean(axis=2)  # (temperatures, chains)
+    estimate = crossing_temperature(T, chain_means.mean(axis=1), level)
+    n_chains = chain_means.shape[1]
+    picks = rng.integers(0, n_chains, size=(n_resamples, T.size, n_chains))
+    curves = np.take_along_axis(chain_means[None], picks, axis=2).mean(axis=2)
+    crossings = np.array([crossing_temperature(T, curve, level) for curve in curves])
+    return estimate, float(np.nanstd(crossings))

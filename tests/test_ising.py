@@ -12,7 +12,10 @@ import pytest
 from course_utils import ising
 from course_utils.ising import (
     T_C,
+    bootstrap_crossing,
+    crossing_temperature,
     energy_per_spin,
+    flip_energy,
     integrated_autocorrelation_time,
     magnetisation,
     metropolis_sweep,
@@ -193,3 +196,45 @@ def test_module_imports_only_numpy_and_small_helpers():
     source = Path(ising.__file__).read_text()
     imports = {line.split()[1] for line in source.splitlines() if line.startswith(("import", "from"))}
     assert imports <= {"__future__", "math", "numpy", "._validation"}, imports
+
+
+# ---------------------------------------------------------------------------
+# Reading T_C off a curve
+# ---------------------------------------------------------------------------
+
+
+def test_crossing_temperature_interpolates_the_first_crossing():
+    T = [1.0, 2.0, 3.0, 4.0]
+    assert crossing_temperature(T, [1.0, 0.75, 0.25, 0.0]) == pytest.approx(2.5)
+    assert crossing_temperature(T, [0.9, 0.5, 0.1, 0.0]) == 2.0
+    assert crossing_temperature(T, [0.9, 0.4, 0.6, 0.1]) == pytest.approx(1.8)  # the first one
+    assert crossing_temperature(T, [0.0, 0.2, 0.4, 0.9], level=0.3) == pytest.approx(2.5)
+    assert math.isnan(crossing_temperature(T, [0.9, 0.8, 0.7, 0.6]))
+    with pytest.raises(ValueError, match="increasing"):
+        crossing_temperature([2.0, 1.0], [0.9, 0.1])
+    with pytest.raises(ValueError, match="one per temperature"):
+        crossing_temperature(T, [0.9, 0.1])
+
+
+def test_bootstrap_crossing_error_shrinks_with_more_chains():
+    T = np.linspace(1.0, 3.0, 11)
+    rng = np.random.default_rng(0)
+    curve = 1 / (1 + np.exp((T - 2.0) * 5))
+    few = curve[:, None, None] + rng.normal(0, 0.2, size=(11, 10, 5))
+    many = curve[:, None, None] + rng.normal(0, 0.2, size=(11, 160, 5))
+    estimate, error_few = bootstrap_crossing(T, few, n_resamples=300)
+    _, error_many = bootstrap_crossing(T, many, n_resamples=300)
+    assert abs(estimate - 2.0) < 4 * error_few
+    assert 2 < error_few / error_many < 8  # 1 / sqrt(chains): 4
+    with pytest.raises(ValueError, match="chains"):
+        bootstrap_crossing(T, few[:, :, 0])
+
+
+def test_flip_energy_by_hand():
+    spins = np.ones((1, 4, 4), dtype=np.int8)
+    spins[0, 0, 0] = -1
+    dE = flip_energy(spins)
+    assert dE[0, 0, 0] == -8  # flipping the odd one out back gains 8
+    # its neighbours, wrapped round the torus too, pay 4 instead of 8
+    assert dE[0, 0, 1] == dE[0, 1, 0] == dE[0, 3, 0] == dE[0, 0, 3] == 4
+    assert dE[0, 2, 2] == 8
