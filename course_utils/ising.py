@@ -187,13 +187,14 @@ def metropolis_sweep(spins, T, rng: np.random.Generator) -> np.ndarray:
     acceptance = np.array(
         [[min(1.0, math.exp(-dE / t)) for dE in (-8, -4, 0, 4, 8)] for t in T]
     )
-    rows = np.arange(chains)[:, None, None]
+    # flat index of acceptance[c, dE // 4 + 2]: np.take is faster than 2D fancy indexing
+    offsets = 5 * np.arange(chains, dtype=np.intp)[:, None, None] + 2
     parity = (np.arange(L)[:, None] + np.arange(L)[None, :]) % 2
     for colour in (0, 1):
         dE = flip_energy(spins)
         u = rng.random(spins.shape)
-        flip = (parity == colour) & (u < acceptance[rows, dE // 4 + 2])
-        spins[flip] *= -1
+        flip = (parity == colour) & (u < np.take(acceptance, offsets + (dE >> 2)))
+        np.negative(spins, out=spins, where=flip)
     return spins
 
 
