@@ -7,11 +7,14 @@ everywhere), trains its from-scratch CNN as its cells do, once per seed and latt
 and prints one JSON line per (seed, L): the T_c estimate and its bootstrap error, its
 relative distance to Onsager's T_c, held-out accuracy away from (T < 2 or T > 2.5) and
 inside the critical region, and how far the unsymmetrised output moves under s -> -s.
-Run it under two or more kernels (tools/other_kernel.py names one); a check in the notebook
-must sit beyond the worst value seen, with room.
+With WHAT=keras it trains the notebook's Keras twin (course_utils.keras_models.build_ising_cnn)
+for L = 32 instead. Run it under two or more kernels (tools/other_kernel.py names one, and
+TF_ENABLE_ONEDNN_OPTS=0 for Keras); a check in the notebook must sit beyond the worst value
+seen, with room.
 """
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -74,8 +77,36 @@ def run(L, X, T, chain, seed):
     }
 
 
+def run_keras(X, T, chain, seed):
+    from course_utils.keras_models import build_ising_cnn
+
+    ordered = (T < T_C).astype(int)
+    far = (T < 2.0) | (T > 2.5)
+    train, test = far & (chain < 15), chain >= 15
+    X_keras = X.transpose(0, 2, 3, 1)
+    X_train = np.concatenate([X_keras[train], -X_keras[train]])
+    y_train = np.concatenate([ordered[train], ordered[train]])
+    model = build_ising_cnn(X.shape[2], seed=seed)
+    model.fit(X_train, np.eye(2, dtype=np.float32)[y_train], epochs=3, batch_size=64, verbose=0)
+    p = (model.predict(X_keras, verbose=0)[:, 1] + model.predict(-X_keras, verbose=0)[:, 1]) / 2
+    estimate, error = bootstrap_crossing(TEMPERATURES, p.reshape(len(TEMPERATURES), CHAINS, PER_CHAIN))
+    correct = (p > 0.5) == ordered
+    return {
+        "kernel": KERNEL, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "seed": seed, "L": X.shape[2], "keras_tc": round(estimate, 4),
+        "tc_error": round(error, 4), "relative": round(estimate / T_C - 1, 4),
+        "acc_far": round(float(correct[test & far].mean()), 4),
+        "acc_near": round(float(correct[test & ~far].mean()), 4),
+    }
+
+
 if __name__ == "__main__":
     seeds = [int(s) for s in sys.argv[1:]] or [0]
+    if os.environ.get("WHAT") == "keras":
+        X, T, chain = data(32)
+        for seed in seeds:
+            print(json.dumps(run_keras(X, T, chain, seed)), flush=True)
+        sys.exit(0)
     for L in (16, 32):
         X, T, chain = data(L)
         for seed in seeds:
