@@ -26,6 +26,7 @@ ALLOWED_IMPORTS = {
     "schedulers": {"_validation"},
     "convolution": {"_validation"},
     "data": {"_validation"},
+    "ising": {"_validation"},  # the sampler of notebook 08 sits with the maths, numpy only
     "layers": {"_validation", "convolution", "activations"},
     "fast_layers": {"_validation", "convolution", "activations", "layers"},
     "model_file": {"activations", "costs", "schedulers", "layers"},  # CNN's file format
