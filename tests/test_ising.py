@@ -238,3 +238,15 @@ def test_flip_energy_by_hand():
     # its neighbours, wrapped round the torus too, pay 4 instead of 8
     assert dE[0, 0, 1] == dE[0, 1, 0] == dE[0, 3, 0] == dE[0, 0, 3] == 4
     assert dE[0, 2, 2] == 8
+
+
+def test_sample_configurations_with_wolff_steps_is_deterministic_and_ordered_by_temperature():
+    kwargs = {"chains_per_temperature": 4, "equilibration": 10, "sweeps_between": 2,
+              "wolff_steps": 1, "seed": 3}
+    X, t = sample_configurations(8, [1.2, 2.3, 4.0], 8, **kwargs)
+    again, _ = sample_configurations(8, [1.2, 2.3, 4.0], 8, **kwargs)
+    np.testing.assert_array_equal(X, again)
+    m = magnetisation(X).reshape(3, 8).mean(axis=1)
+    assert m[0] > 0.95 and m[2] < 0.4
+    without, _ = sample_configurations(8, [1.2, 2.3, 4.0], 8, **{**kwargs, "wolff_steps": 0})
+    assert not np.array_equal(X, without)
