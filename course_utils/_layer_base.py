@@ -18,7 +18,7 @@ from autograd import make_vjp as _autograd_make_vjp
 from . import _validation as check
 from ._validation import finite_array, positive_int
 from .activations import LRELU, RELU, derivate, identity, sigmoid
-from .convolution import conv_output_size, padding_amounts, pool_output_size
+from .convolution import conv_output_size, padding_amounts, pool_output_size, unpad_gradient
 
 __all__ = ["Convolution2DBase", "Layer", "Pooling2DBase", "activation_backward", "init_scale"]
 
@@ -209,10 +209,11 @@ class Convolution2DBase(Layer):
         return self._backward(self._check_dA(dA, self._Z.shape, self._Z.dtype))
 
     def _unpad(self, dX_padded: np.ndarray) -> np.ndarray:
-        """Cut the padding off again: the zeros are not inputs, so they get no gradient."""
-        top, _, left, _ = self._pads
-        _, _, height, width = self._X_shape
-        return dX_padded[:, :, top : top + height, left : left + width]
+        """Cut the padding off again: zeros are not inputs, so they get no gradient; a
+        wrapped ("circular") pixel passes its gradient on to the pixel it copies."""
+        return unpad_gradient(
+            dX_padded, self._pads, self._X_shape[2:], circular=self.pad == "circular"
+        )
 
     def __repr__(self) -> str:
         return (

@@ -107,13 +107,14 @@ def flag(name: str, value) -> bool:
     return bool(value)
 
 
-_PAD_NAMES = ("same", "valid")
+_PAD_NAMES = ("same", "valid", "circular")
 
 
 def pad_spec(pad):
-    """pad = "same" | "valid" | int >= 0 | (ph, pw), normalised: a name, an int or a tuple."""
+    """pad = "same" | "valid" | "circular" | int >= 0 | (ph, pw), normalised: a name, an int
+    or a tuple."""
     message = (
-        f'pad must be "same", "valid", an int >= 0 or a pair (ph, pw) of ints >= 0, '
+        f'pad must be "same", "valid", "circular", an int >= 0 or a pair (ph, pw) of ints >= 0, '
         f"got {pad!r}."
     )
     if isinstance(pad, str):

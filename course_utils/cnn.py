@@ -123,7 +123,9 @@ class CNN:
     ) -> None:
         """Add a convolutional layer (Convolution2DLayerOPT, or the readable
         Convolution2DLayer if optimized=False). input_channels must equal the
-        feature_maps of the previous convolutional layer (pooling keeps the channels)."""
+        feature_maps of the previous convolutional layer (pooling keeps the channels).
+        pad: "same", "valid", "circular" (periodic boundaries, for lattices on a torus),
+        an int or (ph, pw), as in Convolution2DLayer."""
         self._check_can_add("add_Convolution2DLayer", images=True)
         previous = [layer for layer in self.layers if isinstance(layer, Convolution2DBase)]
         if previous and input_channels != previous[-1].feature_maps:

@@ -2,7 +2,7 @@
 
 Read top to bottom:
   conv_output_size, pool_output_size, same_padding   the arithmetic (notebook 03)
-  padding_amounts, pad_input, im2col, col2im         batches (N, C, H, W) for the layers
+  padding_amounts, pad_input, unpad_gradient, im2col, col2im   batches (N, C, H, W) for the layers
   toeplitz_matrix, conv2d_matrix                     convolution as a matrix (notebook 02)
   separable_factors                                  rank-1 kernels = outer(column, row)
   convolve2d, cross_correlate2d                      one image, five methods (notebooks 01, 06)
@@ -72,15 +72,24 @@ def padding_amounts(
     v_stride: int = 1,
     h_stride: int = 1,
 ) -> tuple[int, int, int, int]:
-    """Zeros (top, bottom, left, right) that `pad` adds to a height x width input.
+    """Rows and columns (top, bottom, left, right) that `pad` adds to a height x width input.
 
     pad: "same" (TensorFlow/Keras: the output has ceil(H / v_stride) positions, the odd
-    zero goes at the bottom/right, see same_padding), "valid" (none), an int p (p on
-    every side) or a pair (ph, pw) (ph above and below, pw left and right).
+    zero goes at the bottom/right, see same_padding), "circular" (as many as "same", but
+    filled with the rows and columns from the opposite edge, see pad_input), "valid"
+    (none), an int p (p on every side) or a pair (ph, pw) (ph above and below, pw left
+    and right).
     The one place where a `pad` argument is turned into numbers (layers use it too).
     """
     pad = pad_spec(pad)
-    if pad == "same":
+    if pad == "circular" and (kernel_height > height or kernel_width > width):
+        # a wider kernel would wrap round the torus and see some pixels twice
+        raise ValueError(
+            f"kernel {kernel_height}x{kernel_width} is larger than the input "
+            f'{height}x{width}, which pad="circular" cannot wrap; use a kernel no larger '
+            "than the input."
+        )
+    if pad in ("same", "circular"):
         top, bottom = same_padding(height, kernel_height, v_stride)
         left, right = same_padding(width, kernel_width, h_stride)
         return top, bottom, left, right
@@ -98,17 +107,20 @@ def pad_input(
     v_stride: int = 1,
     h_stride: int = 1,
 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """Zero-pad a batch of images for a convolution or its backward pass.
+    """Pad a batch of images for a convolution (zeros, or wrapped round for "circular").
 
     Parameters
     ----------
     X : ndarray, shape (N, C, H, W)
         Batch of images (batch, channels, height, width).
-    pad : "same", "valid", int or (ph, pw)
+    pad : "same", "circular", "valid", int or (ph, pw)
         Names are lower case, as in Convolution2DLayer. "same": exactly what TensorFlow/Keras do, so that the output has
         ceil(H / v_stride) x ceil(W / h_stride) positions; when the total
         padding of an axis is odd, the extra zero goes at the bottom/right
-        (see `same_padding`). "valid": no padding. An int p adds p zeros on
+        (see `same_padding`). "circular": the same amounts, but the image is
+        treated as a torus (periodic boundaries): the rows added above are the
+        last rows of the image, those below the first rows, likewise for columns.
+        "valid": no padding. An int p adds p zeros on
         every side; a pair (ph, pw) adds ph above and below, pw left and right.
     kernel_height, kernel_width : int
         Kernel size (needed by "same" and to check that the kernel fits).
@@ -142,8 +154,38 @@ def pad_input(
         )
     if top == bottom == left == right == 0:
         return X, (0, 0, 0, 0)
-    X_padded = np.pad(X, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    mode = "wrap" if pad == "circular" else "constant"
+    X_padded = np.pad(X, ((0, 0), (0, 0), (top, bottom), (left, right)), mode=mode)
     return X_padded, (top, bottom, left, right)
+
+
+def unpad_gradient(
+    dX_padded: np.ndarray,
+    pads: tuple[int, int, int, int],
+    image_shape: tuple[int, int],
+    circular: bool = False,
+) -> np.ndarray:
+    """Gradient w.r.t. the unpadded input, from the gradient w.r.t. the padded one.
+
+    dX_padded: (N, C, >= top + H + bottom, >= left + W + right); extra rows or columns
+    beyond the padding are ignored. pads: (top, bottom, left, right) from pad_input.
+    image_shape: (H, W). Zeros are not inputs, so their gradient is dropped. A wrapped
+    row or column is a copy of an input pixel, so its gradient is added onto that pixel
+    (needs every pad <= the image size, which padding_amounts ensures for "circular").
+    """
+    top, bottom, left, right = pads
+    height, width = image_shape
+    if not circular:
+        return dX_padded[:, :, top : top + height, left : left + width]
+    # Fold the rows back first (over the whole padded width), then the columns: a corner
+    # of the padding is wrapped along both axes, so its gradient travels both ways.
+    rows = dX_padded[:, :, top : top + height, : left + width + right].copy()
+    rows[:, :, height - top :, :] += dX_padded[:, :, :top, : left + width + right]
+    rows[:, :, :bottom, :] += dX_padded[:, :, top + height : top + height + bottom, : left + width + right]
+    dX = rows[:, :, :, left : left + width].copy()
+    dX[:, :, :, width - left :] += rows[:, :, :, :left]
+    dX[:, :, :, :right] += rows[:, :, :, left + width : left + width + right]
+    return dX
 
 
 def im2col(

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._layer_base import Convolution2DBase, Pooling2DBase, activation_backward
 from .activations import LRELU, LRELU_SLOPE
-from .convolution import conv_output_size, unfold_windows
+from .convolution import conv_output_size, pad_input, unfold_windows
 
 __all__ = ["Convolution2DLayerOPT", "Pooling2DLayerOPT"]
 
@@ -75,11 +75,14 @@ class Convolution2DLayerOPT(Convolution2DBase):
         return kernel.transpose(1, 0, 2, 3).reshape(self.feature_maps, -1)
 
     def _pad(self, X: np.ndarray) -> np.ndarray:
-        """X with the layer's zeros around it (X itself if there are none); sets _pads."""
+        """X with the layer's padding around it (X itself if there is none); sets _pads."""
         n_images, channels, height, width = X.shape
         top, bottom, left, right = self._pads = self.padding(height, width)
         if top == bottom == left == right == 0:
             return X
+        if self.pad == "circular":
+            kh, kw, vs, hs = self.kernel_height, self.kernel_width, self.v_stride, self.h_stride
+            return pad_input(X, self.pad, kh, kw, vs, hs)[0]
         # np.zeros + one slice assignment: several times cheaper than np.pad on small batches
         X_padded = np.zeros(
             (n_images, channels, height + top + bottom, width + left + right), dtype=X.dtype

@@ -54,11 +54,14 @@ from ._validation import finite_array, non_negative_float, positive_float, posit
 __all__ = [
     "DEFAULT_GRID_EPOCHS",
     "GRID_EPOCHS_VARIABLE",
+    "CircularPadding2D",
     "GridResult",
     "build_cnn",
+    "build_ising_cnn",
     "grid_epochs",
     "grid_search",
     "keras",
+    "leaky_relu",
     "plot_accuracy_grid",
     "step_losses",
     "tf",
@@ -528,3 +531,91 @@ def step_losses(
         if len(losses) == steps or not math.isfinite(losses[-1]):
             break
     return np.array(losses)
+
+
+# ----------------------------------------------------------------------------- notebook 08
+@keras.saving.register_keras_serializable(package="course_utils")
+class CircularPadding2D(keras.layers.Layer):
+    """Periodic padding of (N, H, W, C) images, the Keras twin of pad="circular".
+
+    Keras' Conv2D pads only with zeros, so a lattice on a torus is padded here and then
+    convolved with padding="valid". padding: ((top, bottom), (left, right)); the rows
+    added above are the last `top` rows, those below the first `bottom` rows, likewise
+    for columns (each at most the image size). Built from keras.ops, so gradients flow
+    back to the pixels the copies came from.
+    """
+
+    def __init__(self, padding=((1, 1), (1, 1)), **kwargs):
+        super().__init__(**kwargs)
+        (top, bottom), (left, right) = padding
+        for name, value in (("top", top), ("bottom", bottom), ("left", left), ("right", right)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+                raise ValueError(
+                    f"padding must be ((top, bottom), (left, right)) of ints >= 0, got "
+                    f"{padding!r} ({name} = {value!r})."
+                )
+        self.padding = ((int(top), int(bottom)), (int(left), int(right)))
+
+    def call(self, x):
+        (top, bottom), (left, right) = self.padding
+        height, width = x.shape[1], x.shape[2]
+        if max(top, bottom) > height or max(left, right) > width:
+            raise ValueError(
+                f"circular padding {self.padding} wraps round a {height} x {width} image more "
+                "than once; use padding no larger than the image."
+            )
+        rows = [x[:, height - top :]] if top else []
+        x = keras.ops.concatenate(rows + [x] + ([x[:, :bottom]] if bottom else []), axis=1)
+        columns = [x[:, :, width - left :]] if left else []
+        return keras.ops.concatenate(columns + [x] + ([x[:, :, :right]] if right else []), axis=2)
+
+    def compute_output_shape(self, input_shape):
+        (top, bottom), (left, right) = self.padding
+        n, height, width, channels = input_shape
+        return (n, None if height is None else height + top + bottom,
+                None if width is None else width + left + right, channels)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+def leaky_relu(z):
+    """Our LRELU (slope 0.001, course_utils.activations) in the dtype of z."""
+    from .activations import LRELU_SLOPE
+
+    return keras.ops.where(z > 0, z, keras.ops.cast(LRELU_SLOPE, z.dtype) * z)
+
+
+def build_ising_cnn(L: int, feature_maps: int = 4, dense_units: int = 16, eta: float = 3e-3,
+                    *, seed: int | None = None) -> keras.Model:
+    """Keras twin of notebook 08's from-scratch CNN for L x L lattices (L divisible by 4).
+
+        Input (L, L, 1) -> CircularPadding2D(1) -> Conv2D(feature_maps, 3x3, "valid", LRELU)
+        -> AveragePooling2D(L/4) -> Flatten -> Dense(dense_units, LRELU) -> Dense(2, softmax)
+
+    Compiled with Adam(eta) on categorical cross-entropy. Flatten orders features
+    (H, W, C) where ours orders (C, H, W): copy the first dense layer's weights accordingly.
+    """
+    L = positive_int("L", L)
+    if L % 4 or L < 4:
+        raise ValueError(f"L must be a multiple of 4 (the pooling takes L/4 blocks), got L = {L}.")
+    feature_maps = positive_int("feature_maps", feature_maps)
+    dense_units = positive_int("dense_units", dense_units)
+    eta = positive_float("eta", eta)
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(L, L, 1)),
+            CircularPadding2D(((1, 1), (1, 1)), name="circular_padding"),
+            keras.layers.Conv2D(feature_maps, 3, padding="valid", activation=leaky_relu, name="conv"),
+            keras.layers.AveragePooling2D(pool_size=L // 4, strides=L // 4, name="pool"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(dense_units, activation=leaky_relu, name="hidden"),
+            keras.layers.Dense(2, activation="softmax", name="output"),
+        ],
+        name="ising_cnn",
+    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=eta),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    return model

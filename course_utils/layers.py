@@ -80,9 +80,11 @@ class Convolution2DLayer(Convolution2DBase, metaclass=ABCMeta):
         Kernel size kh x kw (any shape: 3x3, 7x1, 2x3, even sizes too).
     v_stride, h_stride : int
         Steps of the kernel down and across.
-    pad : "same" | "valid" | int | (ph, pw)
+    pad : "same" | "valid" | "circular" | int | (ph, pw)
         "same" and "valid" exactly as TensorFlow/Keras (for "same" the odd zero goes
-        at the bottom/right, see convolution.same_padding); an int p or a pair
+        at the bottom/right, see convolution.same_padding); "circular" pads as much
+        as "same" but with the pixels of the opposite edge (periodic boundaries: the
+        image is a torus, as a lattice in notebook 08); an int p or a pair
         (ph, pw) adds explicit zeros on each side.
     act_func : activation function (default identity).
     seed : int or None

@@ -453,6 +453,63 @@ BROKEN = [
 ]
 
 
+# notebook 08: written as a student would, with loops and indices modulo L
+def flip_energy(spins):
+    L0, L1 = spins.shape
+    dE = np.zeros((L0, L1), dtype=int)
+    for i in range(L0):
+        for j in range(L1):
+            h = (spins[(i + 1) % L0, j] + spins[i - 1, j] + spins[i, (j + 1) % L1]
+                 + spins[i, j - 1])
+            dE[i, j] = 2 * spins[i, j] * h
+    return dE
+
+
+def circular_pad(image, p):
+    height, width = image.shape
+    rows = [(i - p) % height for i in range(height + 2 * p)]
+    cols = [(j - p) % width for j in range(width + 2 * p)]
+    return image[np.ix_(rows, cols)]
+
+
+def crossing_temperature(T, values):
+    for i in range(len(T)):
+        if values[i] == 0.5:
+            return T[i]
+        if i + 1 < len(T) and (values[i] - 0.5) * (values[i + 1] - 0.5) < 0:
+            return T[i] + (values[i] - 0.5) / (values[i] - values[i + 1]) * (T[i + 1] - T[i])
+    return float("nan")
+
+
+def crossing_temperature_last(T, values):
+    return crossing_temperature(T[::-1], values[::-1])
+
+
+def crossing_temperature_nearest(T, values):
+    if np.all(values > 0.5) or np.all(values < 0.5):
+        return float("nan")
+    return T[np.argmin(np.abs(values - 0.5))]
+
+
+CORRECT += [
+    (checks.check_flip_energy, flip_energy),
+    (checks.check_circular_pad, circular_pad),
+    (checks.check_crossing_temperature, crossing_temperature),
+]
+
+BROKEN += [
+    (checks.check_flip_energy, lambda spins: flip_energy(np.pad(spins, 1))[1:-1, 1:-1]),
+    (checks.check_flip_energy, lambda spins: flip_energy(spins) // 2),
+    (checks.check_flip_energy, lambda spins: -flip_energy(spins)),
+    (checks.check_circular_pad, lambda image, p: np.pad(image, p)),
+    (checks.check_circular_pad, lambda image, p: np.pad(image, p, mode="reflect")),
+    (checks.check_circular_pad, lambda image, p: np.pad(image, p, mode="edge")),
+    (checks.check_crossing_temperature, crossing_temperature_last),
+    (checks.check_crossing_temperature, crossing_temperature_nearest),
+    (checks.check_crossing_temperature, lambda T, values: np.interp(0.5, values[::-1], T[::-1])),
+]
+
+
 def _id(pair):
     check, answer = pair
     return f"{getattr(check, '__name__', 'check')}-{getattr(answer, '__name__', 'lambda')}"

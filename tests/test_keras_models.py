@@ -226,3 +226,36 @@ def test_plot_accuracy_grid_labels_ticks_by_value_and_marks_diverged_cells():
         plot_accuracy_grid(accuracy.T, etas, lambdas)
     with pytest.raises(ValueError, match="mark"):
         plot_accuracy_grid(accuracy, etas, lambdas, mark=(7, 0))
+
+
+# ----------------------------------------------------------------------------- notebook 08
+@pytest.mark.parametrize("padding", [((1, 1), (1, 1)), ((2, 0), (0, 3)), ((0, 0), (1, 2))])
+def test_circular_padding_layer_equals_pad_input_circular(padding):
+    from course_utils.convolution import pad_input, padding_amounts
+    from course_utils.keras_models import CircularPadding2D
+
+    X = np.random.default_rng(0).normal(size=(2, 3, 5, 6))  # (N, C, H, W)
+    (top, bottom), (left, right) = padding
+    expected = np.pad(X, ((0, 0), (0, 0), (top, bottom), (left, right)), mode="wrap")
+    got = np.asarray(CircularPadding2D(padding, dtype="float64")(X.transpose(0, 2, 3, 1)))
+    np.testing.assert_array_equal(got.transpose(0, 3, 1, 2), expected)
+    # and for the amounts our layer uses, the same as pad_input(..., "circular")
+    amounts = padding_amounts("circular", 5, 6, 3, 4)
+    layer = CircularPadding2D(((amounts[0], amounts[1]), (amounts[2], amounts[3])), dtype="float64")
+    np.testing.assert_array_equal(np.asarray(layer(X.transpose(0, 2, 3, 1))).transpose(0, 3, 1, 2),
+                                  pad_input(X, "circular", 3, 4)[0])
+
+
+def test_circular_padding_layer_and_ising_builder_reject_bad_arguments():
+    from course_utils.keras_models import CircularPadding2D, build_ising_cnn
+
+    with pytest.raises(ValueError, match=r"padding must be .*top = -1"):
+        CircularPadding2D(((-1, 1), (1, 1)))
+    with pytest.raises(ValueError, match="more than once"):
+        CircularPadding2D(((4, 0), (0, 0)))(np.zeros((1, 3, 3, 1), dtype=np.float32))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        build_ising_cnn(10)
+    model = build_ising_cnn(16, seed=0)
+    assert model.output_shape == (None, 2)
+    assert model.get_layer("circular_padding").compute_output_shape((None, 16, 16, 1)) == (
+        None, 18, 18, 1)

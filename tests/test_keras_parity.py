@@ -259,3 +259,66 @@ def test_whole_lecture_architecture_matches_keras_with_copied_weights():
             theirs.set_weights([weights, ours.params["bias"]])
     expected = np.asarray(keras_model(to_keras(X)))
     np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Circular padding (notebook 08): Keras has none, keras_models.CircularPadding2D builds it
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("conv_class", [Convolution2DLayer, Convolution2DLayerOPT])
+@pytest.mark.parametrize("kernel, strides", [((3, 3), (1, 1)), ((2, 4), (1, 1)), ((3, 2), (2, 3))])
+def test_circular_conv_matches_keras_circular_padding_then_valid_conv(conv_class, kernel, strides):
+    from course_utils.convolution import padding_amounts
+    from course_utils.keras_models import CircularPadding2D
+
+    ours = conv_class(2, 3, *kernel, *strides, pad="circular", act_func=LRELU, seed=21)
+    ours.params["bias"] = np.array([0.1, -0.2, 0.3])
+    rng = np.random.default_rng(22)
+    X = rng.normal(size=(2, 2, 7, 8))
+    top, bottom, left, right = padding_amounts("circular", 7, 8, *kernel, *strides)
+    valid = conv_class(2, 3, *kernel, *strides, pad="valid", act_func=LRELU, seed=21)
+    valid.params = ours.params
+    conv = keras_conv(valid, "float64")
+    padding = CircularPadding2D(((top, bottom), (left, right)), dtype="float64")
+    A = ours.forward(X)
+    R = rng.normal(size=A.shape)
+    dX = ours.backward(R)
+    x = tf.Variable(to_keras(X))
+    with tf.GradientTape() as tape:
+        out = conv(padding(x))
+        loss = tf.reduce_sum(out * to_keras(R))
+    dx, dkernel = tape.gradient(loss, [x, conv.kernel])
+    np.testing.assert_allclose(A, from_keras(out), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dX, from_keras(dx), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.grads["kernel"], np.asarray(dkernel).transpose(2, 3, 0, 1),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_ising_cnn_matches_its_keras_twin_with_copied_weights():
+    from course_utils import CNN, CostCrossEntropy, softmax
+    from course_utils.keras_models import build_ising_cnn
+
+    L = 8
+    ours = CNN(cost_func=CostCrossEntropy, seed=3)
+    ours.add_Convolution2DLayer(1, 4, 3, 3, pad="circular", act_func=LRELU)
+    ours.add_PoolingLayer(L // 4, L // 4, L // 4, L // 4, pooling="average")
+    ours.add_FlattenLayer()
+    ours.add_FullyConnectedLayer(16, LRELU)
+    ours.add_OutputLayer(2, softmax)
+    ours.build((1, L, L))
+    rng = np.random.default_rng(4)
+    for layer in ours.layers:
+        if "bias" in layer.params:
+            layer.params["bias"] = rng.normal(0, 0.1, size=layer.params["bias"].shape)
+    twin = build_ising_cnn(L, seed=3)
+    conv, hidden, output = twin.get_layer("conv"), twin.get_layer("hidden"), twin.get_layer("output")
+    conv.set_weights([keras_kernel(ours.layers[0].params["kernel"]), ours.layers[0].params["bias"]])
+    channels, height, width = ours._shapes((1, L, L))[1]  # entering the flatten layer
+    weights = ours.layers[3].params["weights"].reshape(channels, height, width, -1)
+    hidden.set_weights([weights.transpose(1, 2, 0, 3).reshape(channels * height * width, -1),
+                        ours.layers[3].params["bias"]])
+    output.set_weights([ours.layers[4].params["weights"], ours.layers[4].params["bias"]])
+    X = np.where(rng.random((6, 1, L, L)) < 0.5, -1.0, 1.0).astype(np.float32)
+    np.testing.assert_allclose(ours.predict_proba(X), np.asarray(twin(to_keras(X))),
+                               rtol=1e-5, atol=1e-6)

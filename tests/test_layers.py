@@ -69,6 +69,10 @@ CONV_CONFIGS = [
     ((4, 4), (3, 1), "valid", RELU),
     ((4, 4), (1, 1), 2, identity),
     ((1, 1), (3, 2), "valid", sigmoid),
+    ((3, 3), (1, 1), "circular", identity),
+    ((4, 2), (1, 1), "circular", LRELU),
+    ((3, 4), (2, 3), "circular", sigmoid),
+    ((5, 5), (1, 1), "circular", RELU),
 ]
 
 
@@ -111,7 +115,7 @@ def test_readable_conv_backward_matches_finite_differences(config):
     kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
     strides=st.tuples(st.integers(1, 3), st.integers(1, 3)),
     pad=st.one_of(
-        st.sampled_from(["same", "valid"]),
+        st.sampled_from(["same", "valid", "circular"]),
         st.integers(0, 2),
         st.tuples(st.integers(0, 2), st.integers(0, 2)),
     ),
@@ -539,3 +543,46 @@ def test_output_layer_rejects_missing_cost_and_wrong_target():
     layer.forward(np.ones((2, 4)))
     with pytest.raises(ValueError, match="target.*onehot"):
         layer.backward(np.array([0, 2]))
+
+
+# ---------------------------------------------------------------------------
+# Circular (periodic) padding: the image is a torus
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("conv_class", CONV_CLASSES)
+@pytest.mark.parametrize("kernel", [(3, 3), (2, 4), (5, 1)])
+def test_circular_padding_commutes_with_shifts_on_the_torus(conv_class, kernel):
+    # On a periodic lattice, shifting the input shifts the output by the same amount;
+    # zero padding breaks this at the edges, circular padding must not.
+    layer = conv_class(2, 3, *kernel, pad="circular", act_func=LRELU, seed=0)
+    X = np.random.default_rng(1).normal(size=(2, 2, 6, 7))
+    shifted = layer.forward(np.roll(X, (2, -3), axis=(2, 3)))
+    np.testing.assert_allclose(shifted, np.roll(layer.forward(X), (2, -3), axis=(2, 3)),
+                               rtol=1e-12, atol=1e-12)
+    zero_padded = conv_class(2, 3, *kernel, pad="same", act_func=LRELU, seed=0)
+    assert not np.allclose(zero_padded.forward(np.roll(X, (2, -3), axis=(2, 3))),
+                           np.roll(zero_padded.forward(X), (2, -3), axis=(2, 3)))
+
+
+@pytest.mark.parametrize("conv_class", CONV_CLASSES)
+def test_circular_padding_by_hand_on_a_3x3_image(conv_class):
+    # kernel with a single 1 at its top-left tap: output (i, j) reads padded (i, j), which
+    # is the input pixel one up and one left, wrapped round: np.roll by (1, 1)
+    layer = conv_class(1, 1, 3, 3, pad="circular", seed=0)
+    layer.params["kernel"] = np.zeros((1, 1, 3, 3))
+    layer.params["kernel"][0, 0, 0, 0] = 1.0
+    X = np.arange(9.0).reshape(1, 1, 3, 3)
+    expected = np.array([[8.0, 6.0, 7.0], [2.0, 0.0, 1.0], [5.0, 3.0, 4.0]])
+    np.testing.assert_array_equal(layer.forward(X)[0, 0], expected)
+    # the gradient goes back to the pixel each output copied: the transpose, a roll by -1
+    dX = layer.backward(np.arange(9.0).reshape(1, 1, 3, 3))
+    np.testing.assert_array_equal(dX[0, 0], np.roll(np.arange(9.0).reshape(3, 3), (-1, -1), (0, 1)))
+
+
+@pytest.mark.parametrize("conv_class", CONV_CLASSES)
+def test_circular_padding_rejects_a_kernel_larger_than_the_torus_and_wrong_case(conv_class):
+    with pytest.raises(ValueError, match=r'kernel 5x3 is larger than the input 4x4.*circular'):
+        conv_class(1, 1, 5, 3, pad="circular", seed=0).forward(np.ones((1, 1, 4, 4)))
+    with pytest.raises(ValueError, match='pad must be .*"circular".*Did you mean "circular"'):
+        conv_class(1, 1, 3, 3, pad="Circular")

@@ -59,6 +59,7 @@ def test_save_and_load_keep_every_layer_option(data, tmp_path):
     model.add_Convolution2DLayer(1, 3, 2, 3, 2, 1, pad=(1, 0), act_func=sigmoid, optimized=False)
     model.add_PoolingLayer(2, 1, 1, 1, "average")
     model.add_Convolution2DLayer(3, 2, 2, 2, pad="valid", act_func=identity)
+    model.add_Convolution2DLayer(2, 2, 3, 2, pad="circular", act_func=LRELU)
     model.add_FlattenLayer()
     model.add_FullyConnectedLayer(5, LRELU, scheduler=Momentum(eta=1e-2, momentum=0.5))
     model.add_OutputLayer(2, softmax)
