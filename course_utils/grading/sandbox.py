@@ -7,7 +7,7 @@ view of the rest of the machine (the gradebook, the course's notebooks, other ha
 the grader's files), its own process tree (killed as a whole when the box ends), and:
 
 - an address-space limit (`memory` bytes; a larger allocation fails with MemoryError),
-- a limit on the size of any file it writes, and on the number of its processes,
+- a limit on the size of any file it writes, on /tmp, and on the number of its processes,
 - a wall-clock limit for the whole notebook, after which the box is killed,
 - when the grader runs as root, the user `nobody` (uid 65534) with no capabilities;
   otherwise the grader's own user inside a user namespace.
@@ -41,7 +41,8 @@ class Limits:
     cell_seconds: float = 60.0         # one cell (then interrupted)
     memory: int = 6 * 2**30            # address space; TensorFlow alone reserves about 3 GiB
     file_size: int = 200 * 2**20       # largest file the hand-in may write
-    processes: int = 256
+    tmpfs_bytes: int = 512 * 2**20     # /tmp and /dev/shm in the box (they take memory)
+    processes: int = 1024              # threads count too (TensorFlow starts dozens)
 
 
 DEFAULT_LIMITS = Limits()
@@ -90,8 +91,11 @@ def command(scratch: Path, argv: list[str], limits: Limits) -> list[str]:
                 box += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
         box += ["--ro-bind", str(path), str(path)]
-    box += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp",
-            "--bind", str(scratch), "/scratch", "--chdir", "/scratch", "--clearenv"]
+    # Memory-backed folders are capped; /scratch (on disk) holds the job and the answers.
+    ram = str(limits.tmpfs_bytes)
+    box += ["--proc", "/proc", "--dev", "/dev", "--size", ram, "--tmpfs", "/dev/shm",
+            "--size", ram, "--tmpfs", "/tmp", "--bind", str(scratch), "/scratch",
+            "--chdir", "/scratch", "--clearenv"]
     environment = {
         "HOME": "/scratch", "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8",
         "MPLCONFIGDIR": "/scratch/.matplotlib", "JUPYTER_RUNTIME_DIR": "/scratch/.runtime",
