@@ -8,6 +8,8 @@
 - ``load_digits()``: scikit-learn's 1,797 small 8 x 8 digits, ``(N, 1, 8, 8)``.
 - ``shift_images(X, dy, dx)``: images moved by whole pixels, zeros shifted in (notebook 05's
   test of what pooling makes invariant).
+- ``train_val_test_split(X, y, ...)``: three disjoint, stratified parts: train on the first,
+  choose settings on the second, report the third once (notebook 05).
 
 Paths come from ``DATA_DIR``, found from this file, so notebooks work from any
 directory. Provenance and licences of every file: ``data/README.md``.
@@ -22,7 +24,8 @@ import numpy as np
 
 from ._validation import positive_int
 
-__all__ = ["DATA_DIR", "load_digits", "load_mnist", "load_photo", "onehot", "photo_path", "shift_images"]
+__all__ = ["DATA_DIR", "load_digits", "load_mnist", "load_photo", "onehot", "photo_path", "shift_images",
+           "train_val_test_split"]
 
 #: the repository's data/ folder (next to the course_utils package)
 DATA_DIR: Path = Path(__file__).resolve().parent.parent / "data"
@@ -183,6 +186,32 @@ def shift_images(X, dy: int, dx: int) -> np.ndarray:
     (to_rows, from_rows), (to_cols, from_cols) = part(int(dy), height), part(int(dx), width)
     out[..., to_rows, to_cols] = X[..., from_rows, from_cols]
     return out
+
+
+def train_val_test_split(X, y, n_train: int, n_val: int, n_test: int, seed: int = 0):
+    """Three disjoint, stratified parts of (X, y): training, validation and test.
+
+    X: (N, ...) samples, y: (N,) integer labels; n_train + n_val + n_test <= N.
+    Returns X_train, X_val, X_test, y_train, y_val, y_test (scikit-learn's order), each part
+    with the classes in the proportions of y. Train on the first part, choose epochs and
+    settings by the second, and score the third once, at the end: a test set that has
+    chosen anything is no longer an unbiased estimate. The same seed gives the same split.
+    """
+    from sklearn.model_selection import train_test_split  # scikit-learn only when splitting
+
+    X, y = np.asarray(X), np.asarray(y)
+    if y.ndim != 1 or len(X) != len(y):
+        raise ValueError(f"y must have shape (N,) with N = len(X) = {len(X)}, got shape {y.shape}.")
+    sizes = {name: positive_int(name, value)
+             for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test))}
+    if sum(sizes.values()) > len(y):
+        raise ValueError(f"n_train + n_val + n_test = {sum(sizes.values())} is more than the "
+                         f"{len(y)} samples given; make the parts smaller.")
+    X_rest, X_test, y_rest, y_test = train_test_split(
+        X, y, train_size=n_train + n_val, test_size=n_test, stratify=y, random_state=seed)
+    X_train, X_val, y_train, y_val = train_test_split(
+        X_rest, y_rest, train_size=n_train, test_size=n_val, stratify=y_rest, random_state=seed)
+    return X_train, X_val, X_test, y_train, y_val, y_test
 
 
 def photo_path() -> Path:

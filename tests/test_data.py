@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from course_utils import data
-from course_utils.data import DATA_DIR, load_digits, load_mnist, load_photo, onehot, photo_path
+from course_utils.data import (
+    DATA_DIR,
+    load_digits,
+    load_mnist,
+    load_photo,
+    onehot,
+    photo_path,
+    train_val_test_split,
+)
 
 CHINA_SHA256 = "8378025ad2519d649d02e32bd98990db4ab572357d9f09841c2fbfbb4fefad29"
 
@@ -225,3 +233,37 @@ def test_shift_images_rejects_fractional_shifts_and_too_few_axes():
         data.shift_images(np.zeros((3, 3)), True, 0)
     with pytest.raises(ValueError, match=r"shape \(5,\)"):
         data.shift_images(np.zeros(5), 1, 1)
+
+
+def test_train_val_test_split_is_disjoint_stratified_and_reproducible(mnist):
+    X, y = mnist
+    parts = train_val_test_split(X, y, 3500, 500, 1000, seed=2023)
+    X_train, X_val, X_test, y_train, y_val, y_test = parts
+    assert [len(part) for part in (X_train, X_val, X_test)] == [3500, 500, 1000]
+    for images, labels, per_class in ((X_train, y_train, 350), (X_val, y_val, 50), (X_test, y_test, 100)):
+        assert np.array_equal(np.bincount(labels, minlength=10), np.full(10, per_class))
+        # each image keeps its own label
+        index = {image.tobytes(): label for image, label in zip(X, y)}
+        assert all(index[image.tobytes()] == label for image, label in zip(images, labels))
+    seen = [{image.tobytes() for image in part} for part in (X_train, X_val, X_test)]
+    assert sum(map(len, seen)) == len(set().union(*seen)) == 5000
+    again = train_val_test_split(X, y, 3500, 500, 1000, seed=2023)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again))
+    other = train_val_test_split(X, y, 3500, 500, 1000, seed=1)
+    assert not np.array_equal(other[2], X_test)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((3500, 500, 1001), "more than the 5000"),
+        ((3500, 0, 1000), "n_val"),
+        ((3500, 500, -1), "n_test"),
+    ],
+)
+def test_train_val_test_split_rejects_bad_sizes(mnist, args, message):
+    X, y = mnist
+    with pytest.raises(ValueError, match=message):
+        train_val_test_split(X, y, *args)
+    with pytest.raises(ValueError, match="shape"):
+        train_val_test_split(X, y[:-1], 10, 10, 10)
