@@ -409,7 +409,8 @@ def grid_search(
 
     X_*: (N, H, W, C) images, y_*: (N,) integer labels. The validation images choose the
     cell (GridResult.best); keep a separate test set for the chosen model. Every run starts
-    from the same seed (same initial weights, same batch order), so cells differ only by eta and lam.
+    from the same seed (same initial weights, same batch order), so cells differ only by eta
+    and lam.
     A run whose loss turns NaN/inf is stopped and reported as diverged (NaN accuracy)
     instead of crashing the grid. `progress=True` prints one line per eta.
     """

@@ -1,7 +1,8 @@
 """Spread of notebook 07's trained-network checks over seeds, for setting their thresholds.
 
     .venv/bin/python tools/threshold_spread_07.py 2024 1 2 3
-    env $(.venv/bin/python tools/other_kernel.py) .venv/bin/python tools/threshold_spread_07.py 2024 1 2 3
+    env $(.venv/bin/python tools/other_kernel.py) \
+        .venv/bin/python tools/threshold_spread_07.py 2024 1 2 3
 
 Uses notebook 07's split (stratified: 360 test images, then 360 validation images out of the
 rest, both with random_state=2024; 1,077 training images) and its training (40 epochs,
@@ -54,7 +55,8 @@ for seed in map(int, sys.argv[1:]):
             row[f"test_{eta}_{lam}"] = accuracy(model, X[te], y[te])
         if eta == 1.0:
             predicted = np.asarray(model(X[va].astype("float32"))).argmax(axis=1)
-            row["eta1_top_class_share"] = float(np.bincount(predicted, minlength=10).max() / len(va))
+            top_count = np.bincount(predicted, minlength=10).max()
+            row["eta1_top_class_share"] = float(top_count / len(va))
             row["eta1_dead"] = dead_units(model, X[tr])
     cnn = CNN(cost_func=CostCrossEntropy, scheduler=Constant(eta=0.1), seed=seed)
     cnn.add_Convolution2DLayer(
