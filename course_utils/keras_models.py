@@ -56,8 +56,10 @@ __all__ = [
     "GRID_EPOCHS_VARIABLE",
     "CircularPadding2D",
     "GridResult",
+    "binomial_standard_error",
     "build_cnn",
     "build_ising_cnn",
+    "dead_units",
     "grid_epochs",
     "grid_search",
     "keras",
@@ -259,8 +261,8 @@ class _StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class _TestAccuracy(keras.callbacks.Callback):
-    """Adds the held-out accuracy after each epoch to the logs (cheaper than validation_data)."""
+class _ValAccuracy(keras.callbacks.Callback):
+    """Adds the validation accuracy after each epoch to the logs (cheaper than validation_data)."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray):
         super().__init__()
@@ -268,7 +270,7 @@ class _TestAccuracy(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["test_accuracy"] = _accuracy(self.model, self.X, self.y)
+            logs["val_accuracy"] = _accuracy(self.model, self.X, self.y)
 
 
 def _batches(X: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int, seed: int):
@@ -294,8 +296,8 @@ def train_cnn(
     epochs: int,
     batch_size: int = 32,
     seed: int = 0,
-    X_test=None,
-    y_test=None,
+    X_val=None,
+    y_val=None,
     **architecture,
 ) -> tuple[keras.Model, dict[str, np.ndarray]]:
     """Build `build_cnn(eta=eta, lam=lam, seed=seed, **architecture)` and train it with SGD.
@@ -304,9 +306,10 @@ def train_cnn(
     Mini-batches of `batch_size` are reshuffled every epoch from a generator seeded with
     `seed`, so the same call gives the same model. Training stops early when the loss
     becomes NaN or infinite: the run has diverged.
-    If X_test, y_test are given, the history also holds their accuracy after every epoch.
+    If X_val, y_val (validation images and labels) are given, the history also holds their
+    accuracy after every epoch.
     Returns (model, history) with history["loss"], history["accuracy"] (per epoch, averaged
-    over the epoch's batches as Keras reports them), optionally history["test_accuracy"],
+    over the epoch's batches as Keras reports them), optionally history["val_accuracy"],
     and history["diverged"] (a 0-d bool array).
     """
     epochs = positive_int("epochs", epochs)
@@ -318,12 +321,12 @@ def train_cnn(
             f"batch_size={batch_size} is larger than the {len(X_train)} training images; use "
             f"batch_size <= {len(X_train)}."
         )
-    if (X_test is None) != (y_test is None):
-        raise ValueError("give both X_test and y_test, or neither.")
+    if (X_val is None) != (y_val is None):
+        raise ValueError("give both X_val and y_val, or neither.")
     callbacks: list[keras.callbacks.Callback] = [_StopOnNaN()]
-    if X_test is not None:
-        X_test, y_test = _check_images_and_labels(X_test, y_test, "X_test", "y_test", n_classes)
-        callbacks.append(_TestAccuracy(X_test, y_test))
+    if X_val is not None:
+        X_val, y_val = _check_images_and_labels(X_val, y_val, "X_val", "y_val", n_classes)
+        callbacks.append(_ValAccuracy(X_val, y_val))
     architecture.setdefault("input_shape", X_train.shape[1:])
     steps = math.ceil(len(X_train) / batch_size)
     model = build_cnn(eta=eta, lam=lam, seed=seed, steps_per_execution=steps, **architecture)
@@ -339,8 +342,10 @@ def train_cnn(
 class GridResult:
     """Outcome of grid_search: row i is etas[i], column j is lambdas[j].
 
-    train_accuracy, test_accuracy: (len(etas), len(lambdas)) accuracies measured after
-    training; NaN where the run diverged (loss became NaN/inf), never a misleading number.
+    train_accuracy, val_accuracy: (len(etas), len(lambdas)) accuracies on the training and
+    on the validation images, measured after training; NaN where the run diverged (loss
+    became NaN/inf), never a misleading number. n_val: number of validation images (the
+    size behind each val_accuracy, for its standard error).
     diverged: boolean array of the same shape. histories[i][j]: that run's history dict
     (see train_cnn). seconds: wall-clock time of the whole grid.
     """
@@ -348,7 +353,8 @@ class GridResult:
     etas: np.ndarray
     lambdas: np.ndarray
     train_accuracy: np.ndarray
-    test_accuracy: np.ndarray
+    val_accuracy: np.ndarray
+    n_val: int
     diverged: np.ndarray
     histories: list[list[dict[str, np.ndarray]]] = field(repr=False)
     epochs: int
@@ -357,10 +363,10 @@ class GridResult:
     seconds: float
 
     def best(self) -> tuple[int, int]:
-        """Indices (i, j) of the highest finite test accuracy (the first one if tied)."""
+        """Indices (i, j) of the highest finite validation accuracy (the first one if tied)."""
         if np.all(self.diverged):
             raise ValueError("every run of the grid diverged: there is no best cell.")
-        scores = np.where(self.diverged, -np.inf, self.test_accuracy)
+        scores = np.where(self.diverged, -np.inf, self.val_accuracy)
         i, j = np.unravel_index(np.argmax(scores), scores.shape)
         return int(i), int(j)
 
@@ -375,8 +381,8 @@ def _grid_values(name: str, values) -> np.ndarray:
 def grid_search(
     X_train,
     y_train,
-    X_test,
-    y_test,
+    X_val,
+    y_val,
     etas,
     lambdas,
     *,
@@ -386,10 +392,12 @@ def grid_search(
     progress: bool = False,
     **architecture,
 ) -> GridResult:
-    """Train one build_cnn model per (eta, lam) pair and measure train and test accuracy.
+    """Train one build_cnn model per (eta, lam) pair and measure train and validation accuracy.
 
-    X_*: (N, H, W, C) images, y_*: (N,) integer labels. Every run starts from the same
-    seed (same initial weights, same batch order), so cells differ only by eta and lam.
+    X_*: (N, H, W, C) images, y_*: (N,) integer labels. The validation images choose the
+    cell (GridResult.best); keep a separate test set for the chosen model. Every run starts
+    from the same seed (same initial weights, same batch order), so cells differ only by eta
+    and lam.
     A run whose loss turns NaN/inf is stopped and reported as diverged (NaN accuracy)
     instead of crashing the grid. `progress=True` prints one line per eta.
     """
@@ -400,10 +408,10 @@ def grid_search(
     if np.any(lambdas < 0):
         raise ValueError(f"lambdas must all be >= 0, got {lambdas.tolist()}.")
     n_classes = architecture.get("n_classes", 10)
-    X_test, y_test = _check_images_and_labels(X_test, y_test, "X_test", "y_test", n_classes)
+    X_val, y_val = _check_images_and_labels(X_val, y_val, "X_val", "y_val", n_classes)
     X_train, y_train = _check_images_and_labels(X_train, y_train, "X_train", "y_train", n_classes)
     shape = (len(etas), len(lambdas))
-    train_accuracy, test_accuracy = np.full(shape, np.nan), np.full(shape, np.nan)
+    train_accuracy, val_accuracy = np.full(shape, np.nan), np.full(shape, np.nan)
     diverged = np.zeros(shape, dtype=bool)
     histories: list[list[dict[str, np.ndarray]]] = [[{} for _ in lambdas] for _ in etas]
     start = time.perf_counter()
@@ -417,16 +425,59 @@ def grid_search(
             histories[i][j] = history
             if not history["diverged"]:
                 train_accuracy[i, j] = _accuracy(model, X_train, y_train)
-                test_accuracy[i, j] = _accuracy(model, X_test, y_test)
-            diverged[i, j] = bool(history["diverged"]) or np.isnan(test_accuracy[i, j])
+                val_accuracy[i, j] = _accuracy(model, X_val, y_val)
+            diverged[i, j] = bool(history["diverged"]) or np.isnan(val_accuracy[i, j])
         if progress:
             print(f"eta = {eta:.0e}: {time.perf_counter() - start:6.1f} s", flush=True)
     keras.backend.clear_session()
     return GridResult(
-        etas=etas, lambdas=lambdas, train_accuracy=train_accuracy, test_accuracy=test_accuracy,
+        etas=etas, lambdas=lambdas, train_accuracy=train_accuracy, val_accuracy=val_accuracy,
+        n_val=len(y_val),
         diverged=diverged, histories=histories, epochs=epochs, batch_size=batch_size,
         seed=seed, seconds=time.perf_counter() - start,
     )
+
+
+def binomial_standard_error(accuracy, n_images: int) -> np.ndarray:
+    """Standard error of an accuracy measured on `n_images` independent images.
+
+    Each image is right with probability p, so the count right is binomial and the
+    fraction right has standard deviation sqrt(p (1 - p) / n); the measured accuracy
+    stands in for p. accuracy: a number or array in [0, 1] (NaN stays NaN).
+    Two accuracies closer than about two standard errors are not told apart by these images.
+    """
+    n_images = positive_int("n_images", n_images)
+    accuracy = np.asarray(accuracy, dtype=float)
+    if np.any((accuracy < 0) | (accuracy > 1)):
+        raise ValueError(
+            f"accuracy must lie in [0, 1] (a fraction correct), got values from "
+            f"{np.nanmin(accuracy)} to {np.nanmax(accuracy)}; divide percentages by 100."
+        )
+    return np.sqrt(accuracy * (1 - accuracy) / n_images)
+
+
+def dead_units(model: keras.Model, X) -> dict[str, float]:
+    """Fraction of the ReLU units of each layer that output 0 for every image of X.
+
+    model: a built Keras model (e.g. from build_cnn); X: (N, H, W, C) images.
+    A unit of a Dense layer is one of its outputs; a unit of a Conv2D layer is one feature
+    map (its output at every pixel of every image counts). A dead unit passes no gradient
+    (ReLU'(z) = 0 wherever z < 0), so training can never revive it.
+    Returns {layer name: fraction dead} for the layers whose activation is ReLU.
+    """
+    X = finite_array("X", X, ndim=4, layout="(N, H, W, C), channels last").astype(np.float32)
+    relu_layers = [layer for layer in model.layers
+                   if getattr(layer, "activation", None) is keras.activations.relu]
+    if not relu_layers:
+        raise ValueError(f"model {model.name!r} has no layer with a ReLU activation.")
+    probe = keras.Model(inputs=model.inputs[0], outputs=[layer.output for layer in relu_layers])
+    outputs = probe(X, training=False)
+    fractions = {}
+    for layer, output in zip(relu_layers, outputs):
+        output = np.asarray(output)
+        active = np.any(output.reshape(-1, output.shape[-1]) > 0, axis=0)  # one per unit
+        fractions[layer.name] = float(np.mean(~active))
+    return fractions
 
 
 def _tick_label(value: float) -> str:
@@ -446,6 +497,7 @@ def plot_accuracy_grid(
     title: str = "accuracy",
     ax=None,
     mark: tuple[int, int] | None = None,
+    n_images: int | None = None,
 ):
     """Seaborn heatmap of a (len(etas), len(lambdas)) accuracy grid; NaN cells read "diverged".
 
@@ -453,7 +505,9 @@ def plot_accuracy_grid(
     show the values, not indices. Each cell prints its accuracy; colours span [0, 1] so two
     heatmaps can be compared by eye. NaN cells (diverged runs) are masked out of the
     colour map, hatched and labelled "diverged", never given a colour. `mark=(i, j)`
-    outlines one cell (e.g. the best), indexed like `accuracy`.
+    outlines one cell (e.g. the best), indexed like `accuracy`. `n_images=n` (the number
+    of images each accuracy was measured on) adds each cell's binomial standard error
+    below its accuracy ("0.975" over "±0.008"), so differences within noise show.
     Returns the matplotlib Axes (the caller ends the cell with plt.show()).
     """
     import matplotlib.pyplot as plt
@@ -477,9 +531,13 @@ def plot_accuracy_grid(
     # seaborn draws row 0 at the top: flip the rows so that eta grows upwards
     flipped = accuracy[::-1]
     n_rows = len(etas)
+    annot = np.vectorize(lambda a: f"{a:.3f}")(flipped)
+    if n_images is not None:
+        errors = binomial_standard_error(flipped, n_images)
+        annot = np.vectorize(lambda a, e: f"{a:.3f}\n±{e:.3f}")(flipped, errors)
     sns.heatmap(
         flipped, mask=np.isnan(flipped), vmin=0.0, vmax=1.0, cmap="viridis",
-        annot=True, fmt=".3f", annot_kws={"fontsize": 9}, square=True, ax=ax,
+        annot=annot, fmt="", annot_kws={"fontsize": 8 if n_images else 9}, square=True, ax=ax,
         xticklabels=[_tick_label(v) for v in lambdas],
         yticklabels=[_tick_label(v) for v in etas[::-1]],
         cbar_kws={"label": "accuracy (fraction correct)"},
@@ -601,7 +659,7 @@ def build_ising_cnn(L: int, feature_maps: int = 4, dense_units: int = 16, eta: f
         raise ValueError(f"L must be a multiple of 4 (the pooling takes L/4 blocks), got L = {L}.")
     feature_maps = positive_int("feature_maps", feature_maps)
     dense_units = positive_int("dense_units", dense_units)
-    eta = positive_float("eta", eta)
+    eta = positive_float("eta", eta, "e.g. eta=1e-3.")
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     model = keras.Sequential(

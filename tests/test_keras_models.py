@@ -18,7 +18,9 @@ import pytest
 from course_utils.keras_models import (
     DEFAULT_GRID_EPOCHS,
     GRID_EPOCHS_VARIABLE,
+    binomial_standard_error,
     build_cnn,
+    dead_units,
     grid_epochs,
     grid_search,
     keras,
@@ -123,9 +125,9 @@ def test_build_cnn_bad_input_raises_value_error_naming_the_parameter(kwargs, nam
 def test_train_cnn_learns_and_reports_per_epoch_history(digits):
     X_train, y_train, X_test, y_test = digits
     model, history = train_cnn(X_train, y_train, eta=0.1, lam=1e-4, epochs=3, batch_size=20,
-                               seed=0, X_test=X_test, y_test=y_test)
-    assert set(history) == {"loss", "accuracy", "test_accuracy", "diverged"}
-    assert all(history[key].shape == (3,) for key in ("loss", "accuracy", "test_accuracy"))
+                               seed=0, X_val=X_test, y_val=y_test)
+    assert set(history) == {"loss", "accuracy", "val_accuracy", "diverged"}
+    assert all(history[key].shape == (3,) for key in ("loss", "accuracy", "val_accuracy"))
     assert not history["diverged"]
     assert history["loss"][-1] < history["loss"][0]
     # the same call gives the same model
@@ -140,16 +142,18 @@ def test_grid_search_reports_diverged_runs_as_nan_instead_of_crashing(digits):
                          batch_size=50, seed=0)
     # eta * lam = 100: each step multiplies the kernels by (1 - 2 * eta * lam) = -199
     assert result.diverged.tolist() == [[False, False], [False, True]]
-    assert math.isnan(result.test_accuracy[1, 1]) and math.isnan(result.train_accuracy[1, 1])
+    assert math.isnan(result.val_accuracy[1, 1]) and math.isnan(result.train_accuracy[1, 1])
     finite = ~result.diverged
-    assert np.all((result.test_accuracy[finite] >= 0) & (result.test_accuracy[finite] <= 1))
+    assert np.all((result.val_accuracy[finite] >= 0) & (result.val_accuracy[finite] <= 1))
+    assert result.n_val == len(y_test)
     # stopped at the first non-finite epoch loss instead of training on for 4 epochs
     loss = result.histories[1][1]["loss"]
     assert len(loss) < 4 and not np.isfinite(loss[-1]) and np.all(np.isfinite(loss[:-1]))
     assert all(len(result.histories[i][j]["loss"]) == 4 for i, j in [(0, 0), (0, 1), (1, 0)])
-    assert result.test_accuracy.shape == result.train_accuracy.shape == (2, 2)
+    assert result.val_accuracy.shape == result.train_accuracy.shape == (2, 2)
+    # the cell is chosen on the validation images, never on the training accuracy
     assert result.best() == np.unravel_index(
-        np.nanargmax(result.test_accuracy), result.test_accuracy.shape
+        np.nanargmax(result.val_accuracy), result.val_accuracy.shape
     )
     assert (result.epochs, result.batch_size, result.seed) == (4, 50, 0)
 
@@ -169,7 +173,7 @@ def test_step_losses_stop_at_the_first_non_finite_loss(digits):
                                           epochs=1), "X_train"),
         (lambda X, y, Xt, yt: grid_search(X, np.eye(10)[y], Xt, yt, [0.1], [0.0], epochs=1),
          "y_train"),
-        (lambda X, y, Xt, yt: grid_search(X, y, Xt, yt + 10, [0.1], [0.0], epochs=1), "y_test"),
+        (lambda X, y, Xt, yt: grid_search(X, y, Xt, yt + 10, [0.1], [0.0], epochs=1), "y_val"),
         (lambda X, y, Xt, yt: grid_search(X, y, Xt, yt, [], [0.0], epochs=1), "etas"),
         (lambda X, y, Xt, yt: grid_search(X, y, Xt, yt, [0.1], [-1.0], epochs=1), "lambdas"),
         (lambda X, y, Xt, yt: grid_search(X, y, Xt, yt, [0.1], [0.0], epochs=0), "epochs"),
@@ -226,6 +230,56 @@ def test_plot_accuracy_grid_labels_ticks_by_value_and_marks_diverged_cells():
         plot_accuracy_grid(accuracy.T, etas, lambdas)
     with pytest.raises(ValueError, match="mark"):
         plot_accuracy_grid(accuracy, etas, lambdas, mark=(7, 0))
+
+
+def test_plot_accuracy_grid_with_n_images_prints_each_cells_standard_error():
+    etas, lambdas = np.array([0.01, 0.1]), np.array([0.0, 1e-3])
+    accuracy = np.array([[0.5, 0.9], [0.975, np.nan]])
+    ax = plot_accuracy_grid(accuracy, etas, lambdas, n_images=360)
+    texts = [t.get_text() for t in ax.texts]
+    # sqrt(0.975 * 0.025 / 360) = 0.00823; sqrt(0.5 * 0.5 / 360) = 0.0264
+    assert "0.975\n±0.008" in texts and "0.500\n±0.026" in texts and "0.900\n±0.016" in texts
+    assert texts.count("diverged") == 1 and not any("nan" in t for t in texts)
+    plt.close(ax.figure)
+
+
+# ----------------------------------------------------------------------------- noise and diagnosis
+def test_binomial_standard_error_matches_the_spread_of_simulated_test_sets():
+    assert binomial_standard_error(0.975, 360) == pytest.approx(math.sqrt(0.975 * 0.025 / 360))
+    assert binomial_standard_error([0.0, 1.0], 100).tolist() == [0.0, 0.0]
+    assert np.isnan(binomial_standard_error(np.nan, 10))
+    # the fraction right of 360 images, each right with probability 0.9, over many test sets
+    rng = np.random.default_rng(0)
+    fractions = rng.binomial(360, 0.9, size=200_000) / 360
+    assert fractions.std() == pytest.approx(binomial_standard_error(0.9, 360), rel=0.01)
+    with pytest.raises(ValueError, match="accuracy"):
+        binomial_standard_error(97.5, 360)
+    with pytest.raises(ValueError, match="n_images"):
+        binomial_standard_error(0.9, 0)
+
+
+def test_dead_units_counts_relu_units_silent_on_every_image(digits):
+    X_train = digits[0]
+    model = build_cnn(seed=0)
+    before = dead_units(model, X_train)
+    assert set(before) == {"conv", "hidden"}
+    conv, hidden = model.get_layer("conv"), model.get_layer("hidden")
+    alive_maps = np.flatnonzero(np.asarray(conv(X_train)).max(axis=(0, 1, 2)) > 0)[:4]
+    kernel, bias = conv.get_weights()
+    # four live feature maps get a negative kernel and bias: on pixels >= 0, z < 0 everywhere
+    kernel[..., alive_maps], bias[alive_maps] = -np.abs(kernel[..., alive_maps]) - 0.1, -1.0
+    conv.set_weights([kernel, bias])
+    after_conv = dead_units(model, X_train)
+    weights, bias = hidden.get_weights()
+    probe = keras.Model(model.inputs[0], hidden.output)
+    alive_units = np.flatnonzero(np.asarray(probe(X_train)).max(axis=0) > 0)
+    bias[alive_units[:5]] = -1e6  # five live hidden units that no input can switch on now
+    hidden.set_weights([weights, bias])
+    after = dead_units(model, X_train)
+    assert after["conv"] == pytest.approx(before["conv"] + 4 / 10)
+    assert after["hidden"] == pytest.approx(after_conv["hidden"] + 5 / 50)
+    with pytest.raises(ValueError, match="X"):
+        dead_units(model, np.full_like(X_train, np.nan))
 
 
 # ----------------------------------------------------------------------------- notebook 08
