@@ -314,7 +314,7 @@ def test_ising_cnn_matches_its_keras_twin_with_copied_weights():
     twin = build_ising_cnn(L, seed=3)
     conv, hidden, output = twin.get_layer("conv"), twin.get_layer("hidden"), twin.get_layer("output")
     conv.set_weights([keras_kernel(ours.layers[0].params["kernel"]), ours.layers[0].params["bias"]])
-    channels, height, width = ours._shapes((1, L, L))[1]  # entering the flatten layer
+    channels, height, width = ours.output_shapes((1, L, L))[1]  # entering the flatten layer
     weights = ours.layers[3].params["weights"].reshape(channels, height, width, -1)
     hidden.set_weights([weights.transpose(1, 2, 0, 3).reshape(channels * height * width, -1),
                         ours.layers[3].params["bias"]])
