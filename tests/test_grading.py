@@ -420,3 +420,51 @@ def test_formgrader_in_the_browser_lists_every_assignment(graded_class, tmp_path
                     for path in NOTEBOOKS}
         for row, path in zip(rows, NOTEBOOKS):
             assert str(students[path.stem]) in row.split()[1:], row
+
+
+# ----------------------------------------------------------------------------- the box's limits
+def _endless(tmp_path) -> Path:
+    course = nbformat.read(NOTEBOOKS[0], as_version=4)
+    nb = copy.deepcopy(course)
+    first = next(c for c in nb.cells if SOLUTION in c.source)
+    first.source += "\nwhile True:\n    pass"
+    path = tmp_path / "endless.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_notebook_past_its_wall_clock_limit_is_killed_and_scores_nothing(tmp_path):
+    from course_utils.grading import sandbox
+
+    course = nbformat.read(NOTEBOOKS[0], as_version=4)
+    limits = sandbox.Limits(wall_seconds=10, cell_seconds=1000)
+    result = grader.grade_notebook(_endless(tmp_path), course, limits)
+    assert result.status == "timed out" and result.score == 0, result
+    assert "time limit of 10 s" in result.problems[0]
+    assert result.seconds < 30
+
+
+def test_without_bubblewrap_grading_stops_and_says_what_to_install(tmp_path, monkeypatch, capsys):
+    from course_utils.grading import __main__ as cli
+    from course_utils.grading import sandbox
+
+    (tmp_path / "submitted").mkdir()
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    assert cli.main([str(tmp_path)]) == 2
+    assert "apt-get install bubblewrap" in capsys.readouterr().err
+
+
+def test_unsafe_mode_runs_without_the_box_only_when_asked(tmp_path, capsys):
+    from course_utils.grading import __main__ as cli
+
+    course = nbformat.read(NOTEBOOKS[0], as_version=4)
+    (tmp_path / "release" / "01_convolution").mkdir(parents=True)
+    nbformat.write(course, tmp_path / "release" / "01_convolution" / "01_convolution.ipynb")
+    (tmp_path / "submitted" / "dora" / "01_convolution").mkdir(parents=True)
+    nbformat.write(course, tmp_path / "submitted" / "dora" / "01_convolution" / "01_convolution.ipynb")
+    assert cli.main([str(tmp_path), "--unsafe-no-sandbox", "--jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "WARNING: grading without a sandbox" in captured.err
+    assert "dora" in captured.out and "3/3" in captured.out
+    rows = list(csv.DictReader((tmp_path / "grading_report.csv").open()))
+    assert [(r["student"], float(r["score"])) for r in rows] == [("dora", 3.0)]
