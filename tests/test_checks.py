@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
-from course_utils import checks
+from course_utils import checks, exercises
 from course_utils.gradcheck import numerical_gradient
 from course_utils.schedulers import Scheduler
 
@@ -640,7 +640,7 @@ def test_conv_backward_reference_matches_finite_differences():
                        for f in range(2)] for n in range(2)])
         return float(np.sum(Z * dZ))
 
-    dX, dkernel = checks._conv_backward_reference(X, kernel, dZ)
+    dX, dkernel = exercises._conv_backward_reference(X, kernel, dZ)
     np.testing.assert_allclose(dX, numerical_gradient(loss, X), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(dkernel, numerical_gradient(loss, kernel), rtol=1e-6, atol=1e-8)
 
@@ -654,16 +654,16 @@ def test_pool_backward_reference_matches_finite_differences():
         pooled = X.reshape(2, 2, 3, 2, 2, 2).max(axis=(3, 5))
         return float(np.sum(pooled * dA))
 
-    np.testing.assert_allclose(checks._max_pool_backward_reference(X, dA, 2),
+    np.testing.assert_allclose(exercises._max_pool_backward_reference(X, dA, 2),
                                numerical_gradient(loss, X), atol=1e-8)
 
 
 def test_im2col_and_best_hyperparameter_references_match_loops():
     image = np.arange(20.0).reshape(4, 5)
-    np.testing.assert_array_equal(checks._im2col_reference(image, 2, 3), im2col(image, 2, 3))
+    np.testing.assert_array_equal(exercises._im2col_reference(image, 2, 3), im2col(image, 2, 3))
     accuracy = np.array([[0.3, np.nan], [0.9, 0.2], [np.nan, 0.95]])
     etas, lambdas = np.array([1e-3, 1e-2, 1e-1]), np.array([0.0, 1e-3])
-    assert checks._best_hyperparameters_reference(accuracy, etas, lambdas) == (0.1, 1e-3)
+    assert exercises._best_hyperparameters_reference(accuracy, etas, lambdas) == (0.1, 1e-3)
     assert best_hyperparameters(accuracy, etas, lambdas) == (0.1, 1e-3)
 
 
@@ -671,7 +671,7 @@ def test_padding_for_output_reference_is_relationship_6_solved_for_p():
     """Over a grid, the search and the closed form agree, and the answer does what it says."""
     impossible = 0
     for i, k, s, o in itertools.product(range(1, 21), range(1, 8), range(1, 5), range(1, 16)):
-        p = checks._padding_for_output_reference(i, k, s, o)
+        p = exercises._padding_for_output_reference(i, k, s, o)
         assert p == padding_for_output(i, k, s, o), (i, k, s, o)
         if p is None:
             impossible += 1
@@ -690,14 +690,14 @@ def test_smallest_input_without_padding_is_the_receptive_field():
         r, j = 1, 1
         for k, s, _ in layers:
             r, j = r + (k - 1) * j, j * s
-        assert checks._smallest_input_reference(layers, 1) == r == smallest_input(layers, 1)
+        assert exercises._smallest_input_reference(layers, 1) == r == smallest_input(layers, 1)
 
 
 def test_chance_loss_reference_is_the_minimum_over_constant_predictions():
     """No other constant prediction q' has a lower mean cross-entropy than the reference's q."""
     rng = np.random.default_rng(4)
     labels = np.array([0, 0, 0, 1, 2, 2])
-    q, loss = checks._chance_loss_reference(labels, 4)
+    q, loss = exercises._chance_loss_reference(labels, 4)
     assert math.isclose(loss, -np.mean(np.log(q[labels])))
     for other in rng.dirichlet(np.ones(4), size=200):
         assert -np.mean(np.log(other[labels])) >= loss
@@ -711,7 +711,7 @@ def test_col2im_reference_is_the_transpose_of_im2col():
         kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
         x = rng.normal(size=(h, w))
         C = rng.normal(size=((h - kh + 1) * (w - kw + 1), kh * kw))
-        back = checks._col2im_reference(C, (h, w), kh, kw)
+        back = exercises._col2im_reference(C, (h, w), kh, kw)
         assert math.isclose(np.sum(im2col(x, kh, kw) * C), np.sum(x * back), rel_tol=1e-12)
         np.testing.assert_allclose(back, col2im(C, (h, w), kh, kw), rtol=1e-12, atol=1e-12)
 

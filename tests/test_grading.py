@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from _helpers import NOTEBOOKS, ROOT
 
-from course_utils import checks
+from course_utils import checks, exercises
 from course_utils.grading import grader, scan, wire
 
 SOLUTION = "### BEGIN SOLUTION"
@@ -58,7 +58,7 @@ def test_wire_turns_foreign_objects_and_malformed_data_into_opaque_values():
                  {"__class__": "os.system"}):
         back = wire.decode(data)
         assert isinstance(back, wire.Opaque), data
-        assert checks.EXERCISES["convolve1d"].compare(np.zeros(1), back) is not None
+        assert exercises.EXERCISES["convolve1d"].compare(np.zeros(1), back) is not None
 
 
 def test_wire_refuses_a_file_too_large_or_not_json(tmp_path, monkeypatch):

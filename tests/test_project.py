@@ -38,7 +38,7 @@ ALLOWED_IMPORTS = {
     "receptive_field": {"_validation", "_layer_base", "fast_layers", "layers"},  # layer geometry
 }
 # the plotting, Keras, homework and grading helpers sit on top and may import anything
-ON_TOP = {"__init__", "__main__", "plotting", "keras_models", "checks", "grading"}
+ON_TOP = {"__init__", "__main__", "plotting", "keras_models", "checks", "exercises", "grading"}
 
 
 def _requirements() -> list[str]:

@@ -33,7 +33,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from course_utils import checks
+from course_utils import checks, exercises
 from course_utils.grading import sandbox, scan, wire
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20     # the course's largest stored notebook is about 2 MB
@@ -53,7 +53,7 @@ class Graded:
     answer_id: str         # nbgrader grade_id of the answer cell (the same name)
     check_id: str          # nbgrader grade_id of the check cell, "check_my_convolve2d"
     points: float
-    exercise: checks.Exercise
+    exercise: exercises.Exercise
 
 
 @dataclass
@@ -112,7 +112,7 @@ def course_exercises(course: nbformat.NotebookNode) -> list[Graded]:
         check, answer, arguments = call
         answer_id = meta["grade_id"].removeprefix("check_")
         graded.append(Graded(answer, answer_id, meta["grade_id"], float(meta.get("points", 1)),
-                             checks.exercise_of_check(check, **arguments)))
+                             exercises.exercise_of_check(check, **arguments)))
     return graded
 
 

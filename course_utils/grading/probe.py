@@ -32,7 +32,7 @@ def answer(inputs_path: str, output_path: str) -> None:
     else:
         target = student
         if spec["kind"] == "scheduler":
-            from course_utils.checks import scheduler_changes
+            from course_utils.exercises import scheduler_changes
 
             settings = dict(spec["settings"])
 
