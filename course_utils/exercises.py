@@ -249,10 +249,14 @@ class Exercise:
 
     def student_callable(self, student: Any) -> Callable:
         """The function of a case's inputs that the student's answer stands for."""
-        if self.kind == "scheduler":
-            settings = dict(self.settings)
-            return lambda gradients, reset: scheduler_changes(student, settings, gradients, reset)
-        return student
+        return answer_callable(student, self.kind, dict(self.settings))
+
+
+def answer_callable(student: Any, kind: str, settings: dict) -> Callable:
+    """The student's function itself, or for a scheduler class the changes it returns."""
+    if kind == "scheduler":
+        return lambda gradients, reset: scheduler_changes(student, settings, gradients, reset)
+    return student
 
 
 # ----------------------------------------------------------------------------- cases

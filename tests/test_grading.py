@@ -124,7 +124,9 @@ def test_scan_flags_checks_internals_and_the_courses_own_implementation():
         (7, "notes = open('/home/ta/grading/checks.txt').read()"),
         (8, "import importlib\nimportlib.import_module('course_utils.checks')"),
     ]
-    found = scan.flags(cells, course, {"my_convolve1d": ("convolve",), "my_convolve2d": ("convolve2d",)})
+    flagged = scan.flags(cells, course, {"my_convolve1d": ("convolve",), "my_convolve2d": ("convolve2d",)})
+    assert [f.answer for f in flagged if f.answer] == ["my_convolve1d"]
+    found = [str(f) for f in flagged]
     assert found[0] == "cell 1 (my_convolve1d): uses convolve, an implementation of this very exercise"
     assert any(f.startswith("cell 2: touches") and "sys.modules" in f for f in found)
     assert any(f.startswith("cell 3: touches the IPython shell") for f in found)

@@ -15,7 +15,6 @@ was computed from (SHA-256): a hand-in replaced after grading is graded again.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -62,18 +61,12 @@ def handins(root: Path, assignments: Iterable[str] | None = None) -> list[Handin
     return found
 
 
-def _digest(path: Path) -> str:
-    if path.stat().st_size > grader.MAX_NOTEBOOK_BYTES:
-        return "too large"
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def verdict_is_current(paths: HandinPaths) -> bool:
     """Whether a verdict exists for exactly the bytes handed in."""
     if not paths.verdict.exists():
         return False
     try:
-        return grader.Result.from_json(paths.verdict.read_text("utf-8")).sha256 == _digest(paths.handin)
+        return grader.Result.from_json(paths.verdict.read_text("utf-8")).sha256 == grader.fingerprint(paths.handin)
     except (ValueError, TypeError, KeyError):
         return False
 

@@ -136,6 +136,14 @@ def course_sources(course: nbformat.NotebookNode) -> set[str]:
 
 
 # ----------------------------------------------------------------------------- the hand-in side
+def fingerprint(path: Path) -> str:
+    """SHA-256 of the file's bytes: a verdict belongs to exactly what was handed in."""
+    path = Path(path)
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        return "too large"
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def read_handin(path: Path) -> nbformat.NotebookNode:
     """The hand-in as a notebook, read as JSON only; HandinError says why it cannot be."""
     path = Path(path)
@@ -169,9 +177,8 @@ def cells_to_run(nb: nbformat.NotebookNode) -> tuple[str, list[int]]:
     for cell in nb.cells[:start]:
         if cell.cell_type != "code":
             continue
-        try:
-            tree = ast.parse(scan._MAGIC.sub("", cell.source))
-        except (SyntaxError, ValueError, RecursionError):
+        tree = scan.parse(cell.source)
+        if tree is None:
             continue
         imports += [ast.unparse(node) for node in tree.body
                     if isinstance(node, (ast.Import, ast.ImportFrom))]
@@ -185,8 +192,7 @@ def grade_notebook(handin_path: Path, course: nbformat.NotebookNode,
                    seed: int | None = None) -> Result:
     """Grade one hand-in against its course notebook. Never raises for what is in the hand-in."""
     handin_path = Path(handin_path)
-    data = handin_path.read_bytes() if handin_path.stat().st_size <= MAX_NOTEBOOK_BYTES else b""
-    digest = hashlib.sha256(data).hexdigest() if data else "too large"
+    digest = fingerprint(handin_path)
     graded = course_exercises(course)
 
     def zero(status: str, lines: list[str], seconds: float = 0.0) -> Result:
@@ -234,8 +240,9 @@ def grade_notebook(handin_path: Path, course: nbformat.NotebookNode,
     flags = scan.flags(((i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"),
                        course_sources(course), answers)
     for verdict in verdicts:
-        verdict.flags = [f for f in flags if f"({verdict.answer})" in f]
-    return Result(handin_path.name, digest, status, finished.seconds, verdicts, flags, outputs,
+        verdict.flags = [f.text for f in flags if f.answer == verdict.answer]
+    return Result(handin_path.name, digest, status, finished.seconds, verdicts,
+                  [f.text for f in flags], outputs,
                   problems)
 
 

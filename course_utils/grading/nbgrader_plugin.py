@@ -48,7 +48,6 @@ class ExternalVerdicts(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         result = _result(resources)
         by_check = {v.check_id: v for v in result.verdicts}
-        same_cells = len(nb.cells) >= max((int(i) for i in result.outputs), default=-1) + 1
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -61,7 +60,7 @@ class ExternalVerdicts(NbGraderPreprocessor):
                     nbformat.v4.new_output("execute_result", data={"text/plain": repr(verdict.points)},
                                            execution_count=None),
                 ]
-            elif same_cells:
+            else:  # nb is nbgrader's sanitised copy of the same file: the same cells
                 cell.outputs = [nbformat.from_dict(o) for o in result.outputs.get(str(index), [])]
         resources.setdefault("course_utils", {})["grading"] = result
         return nb, resources

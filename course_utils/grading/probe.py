@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
+from course_utils.checks import Outcome, call
+from course_utils.exercises import answer_callable
 from course_utils.grading import wire
 
 
@@ -30,29 +30,18 @@ def answer(inputs_path: str, output_path: str) -> None:
     if student is None:
         result = {"missing": True}
     else:
-        target = student
-        if spec["kind"] == "scheduler":
-            from course_utils.exercises import scheduler_changes
-
-            settings = dict(spec["settings"])
-
-            def target(gradients, reset):
-                return scheduler_changes(student, settings, gradients, reset)
-
-        result = {"outcomes": [_outcome(target, args) for args in spec["cases"]]}
+        target = answer_callable(student, spec["kind"], dict(spec["settings"]))
+        result = {"outcomes": [_plain(call(target, args)) for args in spec["cases"]]}
     Path(output_path).write_text(json.dumps(result), encoding="utf-8")
 
 
-def _outcome(target, args: tuple) -> dict:
-    copies = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
-    try:
-        value = target(*copies)
-    except NotImplementedError:
+def _plain(outcome: Outcome) -> dict:
+    """The outcome as JSON data (see grader._outcome, which reads it back)."""
+    if outcome.not_answered:
         return {"not_answered": True}
-    except Exception as error:  # noqa: BLE001 -- a bug in the answer is a failed case
-        message = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
-        return {"raised": f"{type(error).__name__}: {message}" if message else type(error).__name__}
+    if outcome.raised is not None:
+        return {"raised": outcome.raised[:300]}
     try:
-        return {"value": json.loads(json.dumps(wire.encode(value)))}
+        return {"value": json.loads(json.dumps(wire.encode(outcome.value)))}
     except (TypeError, ValueError, RecursionError):
-        return {"value": {"__opaque__": f"an object of type {type(value).__name__}"}}
+        return {"value": {"__opaque__": f"an object of type {type(outcome.value).__name__}"}}

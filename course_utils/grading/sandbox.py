@@ -110,9 +110,13 @@ def command(scratch: Path, argv: list[str], limits: Limits) -> list[str]:
         box += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={NOBODY}",
                 f"--regid={NOBODY}", "--clear-groups", "--no-new-privs", "--bounding-set=-all",
                 "--inh-caps=-all"]
-    box += [shutil.which("prlimit") or "/usr/bin/prlimit", f"--as={limits.memory}",
+    return box + _prlimit(limits) + argv
+
+
+def _prlimit(limits: Limits) -> list[str]:
+    """prlimit's command line for the box's limits, up to the program it runs."""
+    return [shutil.which("prlimit") or "/usr/bin/prlimit", f"--as={limits.memory}",
             f"--fsize={limits.file_size}", f"--nproc={limits.processes}", "--core=0", "--"]
-    return box + argv
 
 
 def prepare(scratch: Path) -> None:
@@ -137,9 +141,7 @@ def run(scratch: Path, python_args: list[str], limits: Limits, unsafe: bool = Fa
     """
     argv = [str(Path(sys.prefix) / "bin" / "python"), *python_args]
     if unsafe:
-        limit = [shutil.which("prlimit") or "/usr/bin/prlimit", f"--as={limits.memory}",
-                 f"--fsize={limits.file_size}", "--core=0", "--"]
-        cmd, cwd = limit + argv, scratch
+        cmd, cwd = _prlimit(limits) + argv, scratch
     else:
         _hand_over(scratch)
         cmd, cwd = command(scratch, argv, limits), None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 _MAGIC = re.compile(r"^\s*[%!].*$", re.MULTILINE)
 _NAMED = re.compile(r"course_utils\.(checks|grading)\b|^(checks|builtins|__builtins__|modules"
@@ -38,11 +39,18 @@ _INTERNALS = {
 }
 
 
+def parse(source: str) -> ast.Module | None:
+    """The cell's code as a syntax tree, IPython magics (%..., !...) left out; None if not Python."""
+    try:
+        return ast.parse(_MAGIC.sub("", source))
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+
+
 def identifiers(source: str) -> set[str] | None:
     """Every name, attribute and imported module part used in source (None: not Python)."""
-    try:
-        tree = ast.parse(_MAGIC.sub("", source))
-    except (SyntaxError, ValueError, RecursionError):
+    tree = parse(source)
+    if tree is None:
         return None
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -66,16 +74,26 @@ def identifiers(source: str) -> set[str] | None:
 
 def defines(source: str) -> set[str]:
     """Names of the functions and classes that source defines at its top level."""
-    try:
-        tree = ast.parse(_MAGIC.sub("", source))
-    except (SyntaxError, ValueError, RecursionError):
+    tree = parse(source)
+    if tree is None:
         return set()
     return {node.name for node in tree.body
             if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
 
 
+@dataclass(frozen=True)
+class Flag:
+    """One thing for a teaching assistant to look at; `answer` names the exercise it is about."""
+
+    text: str
+    answer: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def flags(cells: Iterable[tuple[int, str]], course_sources: set[str],
-          answers: dict[str, tuple[str, ...]]) -> list[str]:
+          answers: dict[str, tuple[str, ...]]) -> list[Flag]:
     """Flags for a teaching assistant, one line each.
 
     cells: (index, source) of the hand-in's code cells. course_sources: the sources of the
@@ -88,14 +106,14 @@ def flags(cells: Iterable[tuple[int, str]], course_sources: set[str],
             continue
         names = identifiers(source)
         if names is None:
-            found.append(f"cell {index}: not valid Python, not read")
+            found.append(Flag(f"cell {index}: not valid Python, not read"))
             continue
         touched = sorted({_INTERNALS[name] for name in names if name in _INTERNALS})
         if touched:
-            found.append(f"cell {index}: touches {', '.join(touched)}")
+            found.append(Flag(f"cell {index}: touches {', '.join(touched)}"))
         for answer in sorted(defines(source) & set(answers)):
             used = sorted(names & set(answers[answer]))
             if used:
-                found.append(f"cell {index} ({answer}): uses {', '.join(used)}, an implementation "
-                             "of this very exercise")
+                found.append(Flag(f"cell {index} ({answer}): uses {', '.join(used)}, an "
+                                  "implementation of this very exercise", answer))
     return found
