@@ -34,13 +34,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import signal
-import sys
-import threading
 from collections.abc import Callable
 
 import numpy as np
-from tqdm import tqdm
 
 from . import _validation as check
 from . import activations as _activations
@@ -58,16 +54,20 @@ from .layers import (
     OutputLayer,
     Pooling2DLayer,
 )
-from .parallel import Passes, one_blas_thread
+from .parallel import Passes
 from .schedulers import Adam, Scheduler
+from .training import (
+    SCORE_KEYS,  # noqa: F401  (the keys of fit's scores, as before)
+    Diverged,
+    TrainingRun,
+    empty_scores,
+    gradient_step,
+)
 
 __all__ = ["CNN"]
 
 #: the lecture's default scheduler; never used directly (each parameter gets a deep copy)
 DEFAULT_SCHEDULER = Adam(eta=1e-4, rho=0.9, rho2=0.999)
-
-SCORE_KEYS = ("train_error", "train_acc", "val_error", "val_acc")
-
 
 class CNN:
     """Convolutional neural network: a stack of layers trained by mini-batch gradient descent.
@@ -429,55 +429,34 @@ class CNN:
                 if np.isnan(scores["train_error"][-1]):
                     break      # interrupted (or diverged: see the printed message)
         """
-        # --- check everything before changing anything ---
+        # check everything before changing anything
         self._require_output_layer("fit")
         X, t, X_val, t_val = self._check_data(X, t, X_val, t_val)
         epochs, batches = check.fit_settings(epochs, batches, X.shape[0], lam, progress, parallel)
         if self._input_shape is None:
             self.build(X.shape[1:])
         t = t.astype(X.dtype, copy=False)
-
-        scores = {key: np.full(epochs, np.nan) for key in SCORE_KEYS}
-        bar = tqdm(range(epochs), desc="fit", unit="epoch", file=sys.stderr, disable=not progress)
-        # the one hook for threads: passes run on this thread, or split over two
+        scores = empty_scores(epochs)
+        # passes run on this thread, or split over two (parallel.py)
         passes = Passes(self.layers, split=bool(parallel) and self._can_split_batches())
-        epoch = 0
-        try:
-            # overflow is detected by _step (training stops with a message), not warned about
-            with one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-                    _DeferKeyboardInterrupt() as ctrl_c:
-                for epoch in bar:
-                    order = self._rng.permutation(X.shape[0])
-                    error_sum, correct = 0.0, 0
-                    for indices in np.array_split(order, batches):
-                        X_batch, t_batch = X[indices], t[indices]
-                        prediction = self._step(X_batch, t_batch, lam, passes, ctrl_c)
-                        batch_error, batch_correct = self._batch_scores(prediction, t_batch)
-                        error_sum += batch_error
-                        correct += batch_correct
-                    scores["train_error"][epoch] = error_sum / X.shape[0]
-                    if self.pred_format != "regression":
-                        scores["train_acc"][epoch] = correct / X.shape[0]
-                    if X_val is not None:
-                        self._score_validation(scores, epoch, passes.forward(forward, X_val), t_val)
-                    bar.set_postfix(
-                        {key: f"{scores[key][epoch]:.4g}" for key in SCORE_KEYS
-                         if not np.isnan(scores[key][epoch])},
-                        refresh=False,
-                    )
-        except KeyboardInterrupt:
-            print(
-                f"fit interrupted in epoch {epoch + 1}/{epochs}: keeping the weights of the last "
-                "complete step; scores of unfinished epochs are NaN."
-            )
-        except _Diverged:
-            print(
-                f"fit stopped in epoch {epoch + 1}/{epochs}: outputs or gradients became NaN or "
-                "infinite (training diverged); keeping the last finite weights. Try a smaller eta."
-            )
-        finally:
-            bar.close()
-            passes.close()
+        # one BLAS thread, Ctrl-C between steps only, a message if training diverges
+        with TrainingRun(epochs, progress) as run, contextlib.closing(passes):
+            for epoch in run.epochs():
+                error_sum, n_right = 0.0, 0
+                for batch in np.array_split(self._rng.permutation(X.shape[0]), batches):
+                    X_batch, t_batch = X[batch], t[batch]
+                    # forward, then backward from the cost: fills every layer's grads
+                    prediction = passes.forward_backward(forward_backward, X_batch, t_batch)
+                    with run.atomic():  # update: all parameters or none
+                        gradient_step(self._param_schedulers, lam)
+                    error_sum += self._batch_error(prediction, t_batch)
+                    n_right += self._n_right(prediction, t_batch)
+                scores["train_error"][epoch] = error_sum / X.shape[0]
+                if self.pred_format != "regression":
+                    scores["train_acc"][epoch] = n_right / X.shape[0]
+                if X_val is not None:  # validation, with the weights at the end of the epoch
+                    self._score_validation(scores, epoch, passes.forward(forward, X_val), t_val)
+                run.show(scores, epoch)
         return scores
 
     def _can_split_batches(self) -> bool:
@@ -492,45 +471,15 @@ class CNN:
             func is None or _function_lives_in(func, _activations) for func in functions
         )
 
-    def _step(self, X_batch: np.ndarray, t_batch: np.ndarray, lam: float, passes: Passes,
-              ctrl_c: _DeferKeyboardInterrupt):
-        """One gradient-descent step on one mini-batch, applied atomically.
+    def _batch_error(self, prediction: np.ndarray, targets: np.ndarray) -> float:
+        """The cost of one batch times its images (summed into the epoch's training error)."""
+        return float(self.cost_func(targets)(prediction)) * targets.shape[0]
 
-        Returns the batch's prediction, made with the weights before the step (for the
-        epoch's training scores).
-        """
-        prediction = passes.forward_backward(forward_backward, X_batch, t_batch)
-        # Compute every change first, then assign them all. Ctrl-C during this block is
-        # held back until the end, so the weights never mix two steps.
-        with ctrl_c.held():
-            # A non-finite gradient gives a non-finite change, and finite gradients can
-            # too (lam * weights or a scheduler's sums overflowing): so the changes alone
-            # are checked, after the schedulers have taken their step. A shallow copy of
-            # each scheduler's attributes is a full snapshot (about a microsecond): the
-            # schedulers bind new state arrays, never modify them in place.
-            snapshots = [vars(scheduler).copy() for _, _, scheduler in self._param_schedulers]
-            changes = []
-            for layer, key, scheduler in self._param_schedulers:
-                gradient = layer.grads[key]
-                if lam and key in ("kernel", "weights"):
-                    gradient = gradient + lam * layer.params[key]
-                changes.append(scheduler.update_change(gradient))
-            if not all(np.isfinite(change).all() for change in changes):
-                for (_, _, scheduler), snapshot in zip(self._param_schedulers, snapshots):
-                    vars(scheduler).clear()
-                    vars(scheduler).update(snapshot)
-                raise _Diverged
-            for (layer, key, _), change in zip(self._param_schedulers, changes):
-                layer.params[key] = layer.params[key] - change
-        return prediction
-
-    def _batch_scores(self, prediction: np.ndarray, targets: np.ndarray) -> tuple[float, int]:
-        """(cost * images, images predicted right) of one batch, summed into the epoch's
-        training scores; 0 right for regression, which has no accuracy."""
-        error = float(self.cost_func(targets)(prediction)) * targets.shape[0]
+    def _n_right(self, prediction: np.ndarray, targets: np.ndarray) -> int:
+        """Images of one batch predicted right (0 for regression, which has no accuracy)."""
         if self.pred_format == "regression":
-            return error, 0
-        return error, _n_right(self._to_prediction(prediction), targets)
+            return 0
+        return _n_right(self._to_prediction(prediction), targets)
 
     def _score_validation(self, scores, epoch, proba, t_val) -> None:
         scores["val_error"][epoch] = float(self.cost_func(t_val)(proba))
@@ -647,77 +596,22 @@ class SummaryText(str):
 def forward(layers: list[Layer], X: np.ndarray) -> np.ndarray:
     """Output of the last of `layers` for the images X (a forward pass, nothing else)."""
     for layer in layers:
-        X = layer._forward(X)
+        X = layer.forward(X)
     return X
 
 
 def forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Forward pass of X through `layers`, then backpropagation from the targets t: fills
-    every layer's grads and returns the prediction. _Diverged if the prediction is not finite."""
+    every layer's grads and returns the prediction. Diverged if the prediction is not finite."""
     prediction = forward(layers, X)
     if not np.isfinite(prediction).all():
-        raise _Diverged
-    delta = layers[-1]._backward(t)  # the output layer starts from the cost
-    # The deltas are not checked one by one (a full pass over each, ~3% of an epoch): a
-    # NaN or inf in a delta makes the gradients of the next layer with parameters NaN
-    # or inf too (inf * 0 is NaN), and CNN._step checks those before any change.
-    for index in range(len(layers) - 2, -1, -1):
-        layer = layers[index]
-        if index == 0 and isinstance(layer, Convolution2DLayerOPT):
-            # Nothing lies below the first layer, so its input gradient would be thrown
-            # away: skip it (kh*kw matrix products and their scatter-add per step).
-            layer._backward(delta, input_gradient=False)
-        else:
-            delta = layer._backward(delta)
+        raise Diverged
+    delta = t  # the output layer starts from the cost
+    for layer in reversed(layers[1:]):
+        delta = layer.backward(delta)
+    # nothing lies below the first layer: its input gradient would be thrown away
+    layers[0].backward(delta, input_gradient=False)
     return prediction
-
-
-class _Diverged(Exception):
-    """Raised inside fit when the outputs stop being finite."""
-
-
-class _DeferKeyboardInterrupt:
-    """Ctrl-C (SIGINT) for a whole fit: KeyboardInterrupt as usual, except inside
-    `with guard.held():`, where it is held back and raised at the end of that block.
-
-    Only where Ctrl-C would raise KeyboardInterrupt anyway: in the main thread (where Python
-    delivers signals) with Python's default handler installed. A SIGINT the parent process
-    chose to ignore (a job started in the background, nohup) stays ignored, and a handler
-    of your own stays in charge; elsewhere this is a no-op. The handler is put in place
-    once per fit, not once per step (two system calls less per step).
-    """
-
-    def __enter__(self):
-        self.interrupted = self.holding = False
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                    self.previous = signal.signal(signal.SIGINT, self._remember)
-            except (ValueError, OSError):  # e.g. embedded interpreters
-                self.previous = None
-        return self
-
-    def _remember(self, signum, frame):
-        if not self.holding:
-            raise KeyboardInterrupt  # what Python's default handler does
-        self.interrupted = True
-
-    @contextlib.contextmanager
-    def held(self):
-        self.holding = True
-        try:
-            yield
-        finally:
-            self.holding = False
-        if self.interrupted:
-            self.interrupted = False
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc_info):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        return False
 
 
 def _n_right(prediction: np.ndarray, target: np.ndarray) -> int:

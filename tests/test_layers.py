@@ -44,7 +44,8 @@ def images_away_from_kinks(layer, shape, seed):
     for attempt in range(50):
         X = np.random.default_rng([seed, attempt]).normal(size=shape)
         layer.forward(X)
-        if np.min(np.abs(layer._Z)) > 1e-3:
+        _, (Z, _), _ = layer.cache  # the activation's cache holds the pre-activation Z
+        if np.min(np.abs(Z)) > 1e-3:
             return X
     raise RuntimeError("could not draw images away from the kinks")
 
