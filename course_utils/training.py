@@ -27,9 +27,13 @@ from typing import Self
 import numpy as np
 from tqdm import tqdm
 
+from . import activations as _activations
+from . import costs as _costs
 from .parallel import one_blas_thread
 
-__all__ = ["SCORE_KEYS", "Diverged", "TrainingRun", "empty_scores", "gradient_step"]
+__all__ = [
+    "SCORE_KEYS", "Diverged", "TrainingRun", "can_split_batches", "empty_scores", "gradient_step",
+]
 
 SCORE_KEYS = ("train_error", "train_acc", "val_error", "val_acc")
 
@@ -66,6 +70,26 @@ def gradient_step(parameter_schedulers, lam: float) -> None:
         raise Diverged
     for (layer, key, _), change in zip(parameter_schedulers, changes):
         layer.params[key] = layer.params[key] - change
+
+
+def can_split_batches(cost_func, layers) -> bool:
+    """Whether a mini-batch's gradient is exactly the size-weighted mean of its halves'
+    (what fit(parallel=True) needs to split batches over two threads).
+
+    True when the cost is a mean over images (every cost of course_utils.costs) and every
+    layer treats images independently (the functions of course_utils.activations). A
+    function of your own might mix the images of a batch, so then batches stay whole.
+    """
+    functions = [getattr(layer, "act_func", None) for layer in layers]
+    return _function_lives_in(cost_func, _costs) and all(
+        func is None or _function_lives_in(func, _activations) for func in functions
+    )
+
+
+def _function_lives_in(func, module) -> bool:
+    """Whether func is one of the public functions of `module` (looked up by name)."""
+    name = getattr(func, "__name__", None)
+    return name in getattr(module, "__all__", ()) and getattr(module, name) is func
 
 
 def _state_of(scheduler):

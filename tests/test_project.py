@@ -35,9 +35,11 @@ ALLOWED_IMPORTS = {
     "fast_layers": {"_validation", "convolution", "activations", "_layer_base"},
     "layers": {"_validation", "convolution", "activations", "_layer_base", "fast_layers"},
     "model_file": {"activations", "costs", "schedulers", "_layer_base", "layers"},  # CNN's file format
-    "training": {"parallel"},  # the pieces around fit's loop: step, roll-back, Ctrl-C
-    "cnn": {"_validation", "activations", "costs", "schedulers", "_layer_base",
-            "layers", "fast_layers", "parallel", "model_file", "training"},
+    "architecture": {"_validation", "_layer_base", "layers"},  # shapes, counts, data checks
+    # the pieces around fit's loop: step, roll-back, Ctrl-C, which batches may be split
+    "training": {"activations", "costs", "parallel"},
+    "cnn": {"_validation", "activations", "costs", "schedulers", "_layer_base", "layers",
+            "fast_layers", "parallel", "model_file", "training", "architecture"},
     "receptive_field": {"_validation", "_layer_base", "fast_layers", "layers"},  # layer geometry
 }
 # the plotting, Keras, homework and grading helpers sit on top and may import anything
