@@ -43,7 +43,9 @@ ALLOWED_IMPORTS = {
     "receptive_field": {"_validation", "_layer_base", "fast_layers", "layers"},  # layer geometry
 }
 # the plotting, Keras, homework and grading helpers sit on top and may import anything
-ON_TOP = {"__init__", "__main__", "plotting", "keras_models", "checks", "exercises", "grading"}
+ON_TOP = {"__init__", "__main__", "plotting", "plotting_images", "plotting_convolution",
+          "plotting_training", "keras_import", "keras_builders", "keras_grid", "keras_models",
+          "checks", "exercises", "grading"}
 
 
 def _requirements() -> list[str]:
