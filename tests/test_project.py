@@ -249,3 +249,31 @@ def test_the_readme_links_pages_that_exist():
         assert (ROOT / link).is_file(), f"README.md links {link}, which does not exist"
     for path in NOTEBOOKS:  # the course table names every notebook
         assert f"`{path.name}`" in readme, f"README.md's course table lacks {path.name}"
+
+
+def _package_map() -> list[str]:
+    """The module names in the first column of docs/contributing.md's map of the package."""
+    guide = (ROOT / "docs" / "contributing.md").read_text()
+    table = guide[guide.index("The map of the package"):guide.index("## Tests")]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    return [name for row in rows for name in re.findall(r"`([\w/]+)`", row.split("|")[1])]
+
+
+def test_the_package_map_in_contributing_md_lists_every_module_once():
+    listed = _package_map()
+    assert len(listed) == len(set(listed)), f"listed twice: {sorted(listed)}"
+    modules = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__"}
+    packages = {f"{path.parent.name}/" for path in PACKAGE.glob("*/__init__.py")}
+    assert set(listed) == modules | packages, (
+        f"docs/contributing.md's map misses {sorted(modules | packages - set(listed))} "
+        f"and lists {sorted(set(listed) - modules - packages)}, which are not modules"
+    )
+
+
+def test_the_package_map_is_in_dependency_order():
+    # "a module imports only modules above it in this table"
+    order = {name: index for index, name in enumerate(_package_map())}
+    for name, imported in _import_graph().items():
+        for other in imported:
+            if name in order and other in order:
+                assert order[other] < order[name], f"{name} imports {other}, listed below it"
