@@ -84,6 +84,8 @@ class Layer:
     backward(dA, input_gradient=True)    dX = dLoss/dX from dA = dLoss/dA; fills grads.
                                          input_gradient=False may skip dX (returns None):
                                          the CNN's first layer has nothing below it.
+    Both check their input first (a ValueError saying what to fix); check_input=False
+    skips that, for a caller that checked already (CNN.fit checks its data once).
     """
 
     def __init__(self) -> None:
@@ -105,10 +107,12 @@ class Layer:
         """Number of trainable numbers in this layer."""
         return int(sum(p.size for p in self.params.values()))
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray, *, check_input: bool = True) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dA: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+    def backward(
+        self, dA: np.ndarray, input_gradient: bool = True, *, check_input: bool = True
+    ) -> np.ndarray | None:
         raise NotImplementedError
 
     def _check_dA(self, dA, expected_shape: Shape, dtype) -> np.ndarray:
@@ -228,10 +232,11 @@ class Convolution2DBase(Layer):
 
     # -- forward and backward: the pairs ----------------------------------------
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray, *, check_input: bool = True) -> np.ndarray:
         """A = act_func(cross_correlate(X, kernel) + bias); X (N, C, H, W) -> (N, F, out_h, out_w)."""
-        X = check.images(X, self.input_channels)
-        self.output_shape(X.shape[1:])
+        if check_input:
+            X = check.images(X, self.input_channels)
+            self.output_shape(X.shape[1:])
         kernel, bias = self._weights(X.dtype)
         # let go of the previous batch's cache first: otherwise two im2col buffers, the
         # largest arrays of a training step, are alive at once
@@ -241,12 +246,15 @@ class Convolution2DBase(Layer):
         self.cache = (conv_cache, activation_cache, A.shape)
         return A
 
-    def backward(self, dA: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+    def backward(
+        self, dA: np.ndarray, input_gradient: bool = True, *, check_input: bool = True
+    ) -> np.ndarray | None:
         """dX (N, C, H, W) from dA (N, F, out_h, out_w); fills grads["kernel"], grads["bias"].
         input_gradient=False skips dX (returns None)."""
         self._require_forward()
         conv_cache, activation_cache, output_shape = self.cache
-        dA = self._check_dA(dA, output_shape, activation_cache[0].dtype)
+        if check_input:
+            dA = self._check_dA(dA, output_shape, activation_cache[0].dtype)
         dZ = self.activation_backward(dA, activation_cache)
         dX, dkernel, dbias = self.conv_backward(dZ, conv_cache, input_gradient)
         self.grads = {"kernel": dkernel, "bias": dbias}
@@ -301,10 +309,11 @@ class Pooling2DBase(Layer):
         out_w = pool_output_size(width, self.kernel_width, self.h_stride)
         return channels, out_h, out_w
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray, *, check_input: bool = True) -> np.ndarray:
         """Pool every window: X (N, C, H, W) -> (N, C, out_h, out_w)."""
-        X = check.images(X)
-        self.output_shape(X.shape[1:])
+        if check_input:
+            X = check.images(X)
+            self.output_shape(X.shape[1:])
         pool_forward, _ = self.pairs[self.pooling]
         self.cache = None
         A, pool_cache = pool_forward(
@@ -313,12 +322,15 @@ class Pooling2DBase(Layer):
         self.cache = (pool_cache, A.shape, X.dtype)
         return A
 
-    def backward(self, dA: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+    def backward(
+        self, dA: np.ndarray, input_gradient: bool = True, *, check_input: bool = True
+    ) -> np.ndarray | None:
         """dX (N, C, H, W) from dA (N, C, out_h, out_w). input_gradient=False returns None
         (pooling has no parameters: nothing else to compute)."""
         self._require_forward()
         pool_cache, output_shape, dtype = self.cache
-        dA = self._check_dA(dA, output_shape, dtype)
+        if check_input:
+            dA = self._check_dA(dA, output_shape, dtype)
         if not input_gradient:
             return None
         _, pool_backward = self.pairs[self.pooling]

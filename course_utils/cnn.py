@@ -472,7 +472,7 @@ class CNN:
 def forward(layers: list[Layer], X: np.ndarray) -> np.ndarray:
     """Output of the last of `layers` for the images X (a forward pass, nothing else)."""
     for layer in layers:
-        X = layer.forward(X)
+        X = layer.forward(X, check_input=False)  # fit and predict checked X already
     return X
 
 
@@ -484,9 +484,9 @@ def forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.nd
         raise Diverged
     delta = t  # the output layer starts from the cost
     for layer in reversed(layers[1:]):
-        delta = layer.backward(delta)
+        delta = layer.backward(delta, check_input=False)
     # nothing lies below the first layer: its input gradient would be thrown away
-    layers[0].backward(delta, input_gradient=False)
+    layers[0].backward(delta, input_gradient=False, check_input=False)
     return prediction
 
 

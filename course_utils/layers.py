@@ -293,18 +293,19 @@ class FlattenLayer(Layer):
     def output_shape(self, input_shape: Shape) -> Shape:
         return (int(np.prod(check.flat_shape(input_shape))),)
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        X = finite_array("X", X)
+    def forward(self, X: np.ndarray, *, check_input: bool = True) -> np.ndarray:
+        X = finite_array("X", X) if check_input else X
         if X.ndim < 2:
             raise ValueError(f"X must have a batch axis first, shape (N, ...), got {X.shape}.")
         A, X_shape = flatten_forward(X)
         self.cache = (X_shape, X.dtype)
         return A
 
-    def backward(self, dA: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+    def backward(self, dA, input_gradient=True, *, check_input=True) -> np.ndarray | None:
         self._require_forward()
         X_shape, dtype = self.cache
-        dA = self._check_dA(dA, (X_shape[0], int(np.prod(X_shape[1:]))), dtype)
+        if check_input:
+            dA = self._check_dA(dA, (X_shape[0], int(np.prod(X_shape[1:]))), dtype)
         return flatten_backward(dA, X_shape) if input_gradient else None
 
     def __repr__(self) -> str:
@@ -385,9 +386,9 @@ class FullyConnectedLayer(Layer):
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
         return output_shape
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray, *, check_input: bool = True) -> np.ndarray:
         """A = act_func(X @ weights + bias): X (N, n_in) -> (N, nodes)."""
-        X = finite_array("X", X)
+        X = finite_array("X", X) if check_input else X
         if X.ndim != 2:
             raise ValueError(
                 f"X must be a matrix (N, n_in) for {type(self).__name__}, got shape {X.shape}; "
@@ -404,11 +405,12 @@ class FullyConnectedLayer(Layer):
         self.cache = (dense_cache, activation_cache, A)
         return A
 
-    def backward(self, dA: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+    def backward(self, dA, input_gradient=True, *, check_input=True) -> np.ndarray | None:
         """dX (N, n_in) from dA (N, nodes); fills grads["weights"], grads["bias"]."""
         self._require_forward()
         _, activation_cache, A = self.cache
-        dA = self._check_dA(dA, A.shape, A.dtype)
+        if check_input:
+            dA = self._check_dA(dA, A.shape, A.dtype)
         return self._backward_from_dZ(activation_backward(dA, activation_cache), input_gradient)
 
     def _backward_from_dZ(self, dZ: np.ndarray, input_gradient: bool) -> np.ndarray | None:
@@ -474,7 +476,7 @@ class OutputLayer(FullyConnectedLayer):
             return "binary"
         return "regression"
 
-    def backward(self, target: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+    def backward(self, target, input_gradient=True, *, check_input=True) -> np.ndarray | None:
         """dX (N, n_in) from the target (N, nodes) of the last forward; fills grads."""
         self._require_forward()
         if self.cost_func is None:
@@ -483,7 +485,7 @@ class OutputLayer(FullyConnectedLayer):
                 "OutputLayer(10, softmax, cost_func=CostCrossEntropy)."
             )
         _, (Z, _), prediction = self.cache
-        target = finite_array("target", target)
+        target = finite_array("target", target) if check_input else target
         if target.shape != Z.shape:
             raise ValueError(
                 f"target must have the shape of the prediction {Z.shape}, got "
