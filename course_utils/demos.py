@@ -29,7 +29,7 @@ import numpy as np
 from .convolution import conv_output_size, same_padding
 
 __all__ = ["ConvGeometry", "animation", "conv_arithmetic_frames", "conv_arithmetic_widget",
-           "conv_geometry", "draw_conv_arithmetic", "figure_frames"]
+           "conv_geometry", "draw_conv_arithmetic", "figure_frames", "png"]
 
 PADDINGS = (0, 1, 2, 3, "same", "circular")
 
@@ -146,6 +146,9 @@ def draw_conv_arithmetic(g: ConvGeometry, step: int = 0, fig=None):
             face = "#9ecae1" if inside else ("#d9d9d9" if g.padding == "circular" else "white")
             ax_in.add_patch(plt.Rectangle((x, y), 1, 1, facecolor=face, edgecolor="#636363",
                                           linestyle="-" if inside else "--", linewidth=0.8))
+            if g.padding == "circular":  # which input cell each cell is (or copies)
+                ax_in.text(x + 0.5, y + 0.5, f"{(y - g.before) % g.i},{(x - g.before) % g.i}",
+                           ha="center", va="center", fontsize=6, color="#252525", zorder=3)
             if (y, x) in taps:
                 ax_in.add_patch(plt.Rectangle((x + 0.1, y + 0.1), 0.8, 0.8, color="#08519c",
                                               alpha=0.75))
@@ -176,6 +179,14 @@ def _wrap(text: str, width: int) -> list[str]:
             line = ""
         line = f"{line} {word}".strip()
     return [*lines, line]
+
+
+def png(fig) -> bytes:
+    """The figure as PNG bytes, for an ipywidgets.Image (a widget's picture: no Output
+    widget, whose captured outputs nbclient cannot execute without storing widget state)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def figure_frames(draw, steps) -> list[np.ndarray]:
@@ -235,7 +246,6 @@ def conv_arithmetic_widget(i=7, k=3, s=2, padding=1, d=1):
     sliders put it right. Returns the widget (display it, or end a cell with it).
     """
     import ipywidgets as widgets
-    from IPython.display import display
 
     def slider(description, value, low, high):
         start = value if isinstance(value, int) and low <= value <= high else low
@@ -252,9 +262,9 @@ def conv_arithmetic_widget(i=7, k=3, s=2, padding=1, d=1):
     play = widgets.Play(interval=700, min=0, max=0)
     widgets.jslink((play, "value"), (step, "value"))
     formula = widgets.HTML()
-    picture = widgets.Output()
+    picture = widgets.Image(format="png")
     fig = plt.figure(figsize=(7.2, 3.6), dpi=80)
-    plt.close(fig)  # drawn into the Output widget only, never shown by the inline backend
+    plt.close(fig)  # drawn into the Image widget only, never shown by the inline backend
 
     def current():
         values = {name: given.pop(name, control.value) for name, control in controls.items()}
@@ -272,9 +282,7 @@ def conv_arithmetic_widget(i=7, k=3, s=2, padding=1, d=1):
         show()
 
     def show(_=None):
-        with picture:
-            picture.clear_output(wait=True)
-            display(draw_conv_arithmetic(state["geometry"], step.value, fig))
+        picture.value = png(draw_conv_arithmetic(state["geometry"], step.value, fig))
 
     state: dict = {}
     for control in controls.values():

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .convolution import convolve2d
-from .demos import figure_frames
+from .demos import figure_frames, png
 from .fast_layers import Convolution2DLayerOPT
 from .layers import Pooling2DLayer
 from .receptive_field import receptive_field
@@ -74,7 +74,7 @@ def draw_filtered(photo: np.ndarray, kernel, fig=None, title: str = ""):
     ax_p.imshow(photo, cmap="gray", vmin=0, vmax=255)
     ax_p.set(title="photo", xticks=[], yticks=[])
     if abs(kernel.sum()) < 1e-9:
-        bound = max(np.abs(filtered).max(), 1e-12)
+        bound = max(np.percentile(np.abs(filtered), 99), 1e-12)  # a few spikes, not all grey
         ax_f.imshow(filtered, cmap="gray", vmin=-bound, vmax=bound)
         ax_f.set_title("filtered (grey = 0)")
     else:
@@ -92,7 +92,6 @@ def kernel_frames(photo: np.ndarray, names=tuple(KERNELS)) -> list[np.ndarray]:
 def kernel_editor(photo: np.ndarray, kernel="sharpen"):
     """A 3x3 grid of numbers and a preset menu; the filtered photo follows every edit."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     if isinstance(kernel, str) and kernel not in KERNELS:
         start, error = None, f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}."
@@ -104,7 +103,7 @@ def kernel_editor(photo: np.ndarray, kernel="sharpen"):
                               value=kernel if isinstance(kernel, str) and kernel in KERNELS
                               else "(edited)")
     message = widgets.HTML()
-    picture = widgets.Output()
+    picture = widgets.Image(format="png")
     fig = plt.figure(figsize=(9, 3.6), dpi=80)
     plt.close(fig)
     busy = {"setting": False}
@@ -116,9 +115,7 @@ def kernel_editor(photo: np.ndarray, kernel="sharpen"):
         message.value = (f'<span class="kernel-message" style="color:darkred">{why}</span>' if why
                          else f'<span class="kernel-message">weights sum to '
                               f'{values.sum():.3g}</span>')
-        with picture:
-            picture.clear_output(wait=True)
-            display(draw_filtered(photo, [cell.value for cell in cells], fig))
+        picture.value = png(draw_filtered(photo, [cell.value for cell in cells], fig))
 
     def choose(change):
         if change["new"] in KERNELS:
@@ -151,8 +148,8 @@ def field_layers(depth: int, k: int = 3, pool_every: int = 2) -> list:
 
 def _layer_name(layer) -> str:
     if isinstance(layer, Pooling2DLayer):
-        return f"pool {layer.kernel_height}x{layer.kernel_width}, s={layer.v_stride}"
-    return f"conv {layer.kernel_height}x{layer.kernel_width}, {layer.pad}"
+        return f"pool {layer.kernel_height}x{layer.kernel_width} s{layer.v_stride}"
+    return f"conv {layer.kernel_height}x{layer.kernel_width} {layer.pad}"
 
 
 def draw_receptive_field(image: np.ndarray, layers: list, fig=None):
@@ -164,17 +161,19 @@ def draw_receptive_field(image: np.ndarray, layers: list, fig=None):
     """
     fig = fig or plt.figure(figsize=(7.2, 4.2), dpi=80)
     fig.clear()
-    ax = fig.add_subplot()
     height, width = image.shape
     try:
         fields = receptive_field(layers, (1, height, width))
     except ValueError as error:
+        ax = fig.add_subplot()
         ax.axis("off")
-        ax.text(0.5, 0.5, str(error), ha="center", va="center", color="darkred", wrap=True)
+        ax.text(0.5, 0.5, "\n".join(_wrap(str(error), 70)), ha="center", va="center",
+                color="darkred")
         return fig
+    ax, ax_text = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     ax.imshow(image, cmap="gray", vmin=0, vmax=1)
-    steps = []
-    previous_size, previous_jump = 1, 1
+    lines = [f"{'layer':<16}{'r':>4}{'j':>4}"]
+    size, jump = 1, 1
     for n, (layer, field) in enumerate(zip(layers, fields)):
         _, out_h, out_w = field.output_shape
         top = field.start[0] + (out_h // 2) * field.jump[0]
@@ -183,14 +182,25 @@ def draw_receptive_field(image: np.ndarray, layers: list, fig=None):
         ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), field.size[1], field.size[0],
                                    fill=False, edgecolor="red" if last else "orange",
                                    linewidth=2.5 if last else 1, linestyle="-" if last else ":"))
-        steps.append(f"{previous_size}+({layer.kernel_height}−1)·{previous_jump}")
-        previous_size, previous_jump = field.size[0], field.jump[0]
-    ax.set(xlim=(-0.5 - 4, width - 0.5 + 4), ylim=(height - 0.5 + 4, -0.5 - 4),
-           xlabel="column (pixel)", ylabel="row (pixel)")
-    chain = " → ".join(_layer_name(layer) for layer in layers)
-    ax.set_title(f"{chain}\nr = {' = '.join([steps[-1], str(fields[-1].size[0])])} pixels, "
-                 f"jump j = {fields[-1].jump[0]}", fontsize=9)
+        lines.append(f"{_layer_name(layer):<16}{field.size[0]:>4}{field.jump[0]:>4}")
+        step = f"r = {size} + ({layer.kernel_height} − 1)·{jump} = {field.size[0]}"
+        size, jump = field.size[0], field.jump[0]
+    ax.set(xlim=(-4.5, width + 3.5), ylim=(height + 3.5, -4.5), xlabel="column (pixel)",
+           ylabel="row (pixel)", title=f"centre unit of the last layer: {size}x{size} pixels")
+    ax_text.axis("off")
+    ax_text.text(0, 1, "\n".join([*lines, "", "last layer:", step]), va="top",
+                 family="monospace", fontsize=9, transform=ax_text.transAxes)
     return fig
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + len(word) > width:
+            lines.append(line)
+            line = ""
+        line = f"{line} {word}".strip()
+    return [*lines, line]
 
 
 def field_frames(image: np.ndarray, depths=range(1, 7), k: int = 3) -> list[np.ndarray]:
@@ -202,7 +212,6 @@ def field_frames(image: np.ndarray, depths=range(1, 7), k: int = 3) -> list[np.n
 def receptive_field_widget(image: np.ndarray, depth: int = 2, k: int = 3):
     """Sliders for the number of convolutions, the kernel size and where pooling goes."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     depth_slider = widgets.IntSlider(value=depth, min=1, max=8, description="convolutions",
                                      continuous_update=False)
@@ -211,7 +220,7 @@ def receptive_field_widget(image: np.ndarray, depth: int = 2, k: int = 3):
     pool = widgets.Dropdown(options=[("after every 2nd conv", 2), ("after every conv", 1),
                                      ("never", 0)], value=2, description="2x2 pooling")
     text = widgets.HTML()
-    picture = widgets.Output()
+    picture = widgets.Image(format="png")
     fig = plt.figure(figsize=(7.2, 4.2), dpi=80)
     plt.close(fig)
 
@@ -223,9 +232,7 @@ def receptive_field_widget(image: np.ndarray, depth: int = 2, k: int = 3):
                           f"last sees {field.size[0]}x{field.size[1]} pixels</span>")
         except ValueError as error:
             text.value = f'<span class="field-size" style="color:darkred">{error}</span>'
-        with picture:
-            picture.clear_output(wait=True)
-            display(draw_receptive_field(image, layers, fig))
+        picture.value = png(draw_receptive_field(image, layers, fig))
 
     for control in (depth_slider, k_slider, pool):
         control.observe(redraw, names="value")

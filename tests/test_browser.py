@@ -17,6 +17,7 @@ from _helpers import ROOT
 from _lab import jupyterlab
 
 SLIDESHOW = ROOT / "notebooks" / "02_toeplitz.ipynb"
+ARITHMETIC = ROOT / "notebooks" / "03_conv_arithmetic.ipynb"  # its convolution-arithmetic widget
 
 UI_TIMEOUT = 60  # s for the lab to load, a kernel to start, an output to appear
 
@@ -54,6 +55,7 @@ def lab(tmp_path_factory):
     nbformat.write(_student_notebook(), root / "homework.ipynb")
     if SLIDESHOW:
         shutil.copy(SLIDESHOW, root / SLIDESHOW.name)
+    shutil.copy(ARITHMETIC, root / ARITHMETIC.name)
     with jupyterlab(root, work) as server:
         yield server
 
@@ -140,6 +142,46 @@ def test_jupyterlab_runs_an_exercise_through_the_ui_and_the_saved_notebook_grade
     result = grader.grade_notebook(saved, _student_notebook())
     assert (result.score, result.max_score) == (1.0, 1.0), result.verdicts
 
+
+
+# --- a lecture demo: the convolution-arithmetic widget of notebook 03 ----------------------
+
+def test_the_convolution_arithmetic_widget_redraws_when_a_slider_moves(lab):
+    """Notebook 03 open in JupyterLab: run the widget's cell, press the right arrow on the
+    input-size slider, and the formula (and picture) below it change to the new numbers."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    notebook = nbformat.read(ARITHMETIC, as_version=4)
+    index = next(n for n, cell in enumerate(notebook.cells)
+                 if "conv_arithmetic_widget(i=7" in cell.source)
+    formula = ".jp-NotebookPanel:not(.lm-mod-hidden) .conv-formula"
+    with chromium() as driver:
+        driver.get(f"{lab['url']}/lab/tree/{ARITHMETIC.name}?reset&token={lab['token']}")
+        _wait(driver, lambda d: len(_cells(d)) == len(notebook.cells), "notebook 03's cells")
+        _wait(driver, lambda d: d.find_elements(
+            By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) "
+                             ".jp-Notebook-ExecutionIndicator[data-status='idle']"),
+              "an idle kernel")
+        # the stored output is a widget without state: nothing shows until the cell runs
+        _run_cell(driver, index, "")
+        _wait(driver, lambda d: "= 4" in " ".join(e.text for e in d.find_elements(
+            By.CSS_SELECTOR, formula)), "the widget's formula for i = 7, k = 3, s = 2, p = 1")
+        before = driver.find_element(By.CSS_SELECTOR, formula).text
+        assert "⌊(7 + 1 + 1 − 3) / 2⌋ + 1 = 4" in before, before
+        picture = _cells(driver)[index].find_element(By.CSS_SELECTOR, ".jp-OutputArea-output img")
+        first_picture = picture.get_attribute("src")
+
+        handle = _cells(driver)[index].find_elements(By.CSS_SELECTOR, ".noUi-handle")[0]
+        handle.click()  # the first slider: input size i
+        handle.send_keys(Keys.ARROW_RIGHT)
+        _wait(driver, lambda d: "⌊(8 + 1 + 1 − 3) / 2⌋ + 1 = 4" in d.find_element(
+            By.CSS_SELECTOR, formula).text, "the formula for i = 8")
+        _wait(driver, lambda d: any(
+            img.get_attribute("src") != first_picture for img in _cells(d)[index].find_elements(
+                By.CSS_SELECTOR, ".jp-OutputArea-output img")), "a redrawn picture")
+        assert "Traceback" not in _cells(driver)[index].text
+        assert offsite_requests(driver) == [], "the widget fetched files from the web"
 
 
 # --- RISE in JupyterLab --------------------------------------------------------------------
