@@ -113,7 +113,7 @@ def _formula(g: ConvGeometry) -> str:
     """o = ... with the numbers, in plain text (used in titles and the widget)."""
     if g.error:
         return g.error
-    span = f"{g.d}·({g.k}−1)+1" if g.d > 1 else f"{g.k}"
+    span = f"({g.d}·({g.k}−1)+1)" if g.d > 1 else f"{g.k}"
     return (f"o = ⌊(i + p_before + p_after − k_eff) / s⌋ + 1 = "
             f"⌊({g.i} + {g.before} + {g.after} − {span}) / {g.s}⌋ + 1 = {g.o}")
 

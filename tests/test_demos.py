@@ -54,6 +54,9 @@ def test_geometry_with_zeros_matches_the_package_arithmetic(i, k, s, p, d):
     assert (g.before, g.after, g.k_eff) == (p, p, d * (k - 1) + 1)
     assert g.o == conv_output_size(i, d * (k - 1) + 1, s, p)
     assert g.formula.endswith(f"= {g.o}") and f"/ {s}⌋" in g.formula
+    # the numbers in the formula evaluate to o
+    numbers = g.formula.split(" = ")[-2].translate(str.maketrans("⌊⌋·−", "()*-"))
+    assert eval(numbers.replace("/", "//")) == g.o  # noqa: S307 (our own text)
 
 
 @pytest.mark.parametrize("padding", ["same", "circular"])
