@@ -56,7 +56,7 @@ def test_geometry_with_zeros_matches_the_package_arithmetic(i, k, s, p, d):
     assert g.formula.endswith(f"= {g.o}") and f"/ {s}⌋" in g.formula
     # the numbers in the formula evaluate to o
     numbers = g.formula.split(" = ")[-2].translate(str.maketrans("⌊⌋·−", "()*-"))
-    assert eval(numbers.replace("/", "//")) == g.o  # noqa: S307 (our own text)
+    assert eval(numbers.replace("/", "//")) == g.o  # our own text, not user input
 
 
 @pytest.mark.parametrize("padding", ["same", "circular"])
