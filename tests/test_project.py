@@ -41,11 +41,14 @@ ALLOWED_IMPORTS = {
     "cnn": {"_validation", "activations", "costs", "schedulers", "_layer_base", "layers",
             "fast_layers", "parallel", "model_file", "training", "architecture"},
     "receptive_field": {"_validation", "_layer_base", "fast_layers", "layers"},  # layer geometry
+    # gradients of a trained network's score through the layers' own backward passes
+    "saliency": {"_validation", "activations", "convolution", "layers"},
 }
 # the plotting, Keras, homework and grading helpers sit on top and may import anything
 ON_TOP = {"__init__", "__main__", "plotting", "plotting_images", "plotting_convolution",
           "plotting_training", "keras_import", "keras_builders", "keras_grid", "keras_models",
-          "checks", "exercises", "grading"}
+          "checks", "exercises", "grading",
+          "demos", "image_demos"}  # the lecture's widgets and animations (ipywidgets, imageio)
 
 
 def _requirements() -> list[str]:
