@@ -24,6 +24,7 @@ import os
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from course_utils.grading import classroom, sandbox
@@ -74,15 +75,19 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     if not args.no_self_test:
         todo = classroom.to_grade(args.course, args.assignment, args.force)
-        for assignment in sorted({p.assignment for p in todo}):
-            passed, how = classroom.self_test(args.course, assignment, limits,
-                                              args.unsafe_no_sandbox)
+        assignments = sorted({p.assignment for p in todo})
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            tests = list(pool.map(lambda a: classroom.self_test(args.course, a, limits,
+                                                                args.unsafe_no_sandbox),
+                                  assignments))
+        for assignment, (passed, how) in zip(assignments, tests):
             print(f"self-test {assignment}: {'passed' if passed else 'FAILED'} ({how})", flush=True)
-            if not passed:
-                print(f"grading stopped: the course's own notebook of {assignment} does not earn "
-                      "full marks, so the grader or this machine is broken (nothing was graded)",
-                      file=sys.stderr)
-                return 3
+        failed = [a for a, (passed, _) in zip(assignments, tests) if not passed]
+        if failed:
+            print(f"grading stopped: the course's own notebook of {', '.join(failed)} does not "
+                  "earn full marks, so the grader or this machine is broken (nothing was graded)",
+                  file=sys.stderr)
+            return 3
 
     def report(paths, result):
         with lock:
