@@ -134,20 +134,40 @@ def test_the_box_package_holds_no_references_and_a_stand_in_for_the_checks():
     np.testing.assert_array_equal(ours(*cases[0]), theirs(*cases[0]))
 
 
-def test_a_wheel_ships_the_grader_and_the_data(tmp_path):
-    """pip wheel . holds every subpackage and data/ as course_utils/_data (setup.py)."""
+@pytest.mark.slow
+def test_a_wheel_ships_the_grader_and_the_data_and_grades_from_under_tmp(tmp_path):
+    """pip wheel . holds every subpackage and data/ as course_utils/_data (setup.py); installed
+    (non-editable, under /tmp) it grades a hand-in in its box."""
     import zipfile
 
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "pip"), "wheel", "--no-deps", "-q",
-                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True,
-                            timeout=600)
+    pip = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pip"]
+    result = subprocess.run([*pip, "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+                            capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
-    names = zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist()
+    wheel = next(tmp_path.glob("*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
     packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "course_utils").rglob("__init__.py")}
     for package in packages:
         assert f"{package}/__init__.py" in names, package
     for data in (ROOT / "data").iterdir():
         assert f"course_utils/_data/{data.name}" in names, data.name
+    require_bubblewrap()
+    site = tmp_path / "site"
+    result = subprocess.run([*pip, "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    script = ("import sys, nbformat, course_utils, course_utils.data as d\n"
+              "from course_utils.grading import grader\n"
+              f"assert course_utils.__file__.startswith({str(site)!r}), course_utils.__file__\n"
+              "assert (d.DATA_DIR / 'china.jpg').is_file(), d.DATA_DIR\n"
+              "course = nbformat.read(sys.argv[1], as_version=4)\n"
+              "r = grader.grade_notebook(sys.argv[1], course)\n"
+              "print(r.status, r.score, r.max_score, r.problems)\n")
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", script, str(NOTEBOOKS[0])],
+                            capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(site)})
+    assert result.returncode == 0 and "graded 3.0 3.0 []" in result.stdout, \
+        (result.stdout + result.stderr)[-3000:]
 
 
 def test_cgroup_per_box_limits_processes_where_cgroups_can_be_made():
@@ -158,8 +178,8 @@ def test_cgroup_per_box_limits_processes_where_cgroups_can_be_made():
         pytest.skip("no cgroup can be made here (not root, no delegated cgroup): "
                     "the boxes keep only their per-process limits")
     try:
-        child = subprocess.Popen(["/bin/sh", "-c", 'for f in $P; do echo $$ > "$f"; done; '
-                                  'for i in $(seq 30); do sleep 5 & done; wait'],
+        child = subprocess.Popen(["/bin/sh", "-c", ('for f in $P; do echo $$ > "$f"; done; '
+                                  'for i in $(seq 30); do sleep 5 & done; wait')],
                                  env={**os.environ, "P": " ".join(map(str, group.procs))},
                                  stderr=subprocess.PIPE)
         time.sleep(1)

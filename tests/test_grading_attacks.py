@@ -43,7 +43,8 @@ BIG_FILES = ("import os\nwritten = 0\nfor i in range(20):\n    try:\n"
              "                out.flush()\n                written += 2**20\n"
              "    except OSError as error:\n        print('stopped:', error)\n"
              "print('written', written)\n"
-             "for i in range(20):\n    os.remove(f'/scratch/big{i}')   # else the answers have no room\n")
+             "for name in os.listdir('/scratch'):   # else the answers have no room\n"
+             "    if name.startswith('big'):\n        os.remove('/scratch/' + name)\n")
 FORKS = ("import os, time\nstarted = 0\nfor _ in range(1000):\n    try:\n        pid = os.fork()\n"
          "    except OSError as error:\n        print('fork refused:', error)\n        break\n"
          "    if pid == 0:\n        os.execv('/bin/sleep', ['sleep', '40'])\n    started += 1\n"

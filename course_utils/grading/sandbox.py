@@ -186,6 +186,8 @@ def command(job: Path, argv: list[str], limits: Limits, uid: int | None) -> list
         "JUPYTER_RUNTIME_DIR": "/scratch/.runtime", "IPYTHONDIR": "/scratch/.ipython",
         "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "agg", "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "NBGRADER_EXECUTION": "autograde",
+        # the package copy wherever the grader's course_utils came from (venv, wheel, PYTHONPATH)
+        "PYTHONPATH": str(PACKAGE.parent),
     }
     for key, value in environment.items():
         box += ["--setenv", key, value]
