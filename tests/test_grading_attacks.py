@@ -18,7 +18,6 @@ import csv
 import io
 import json
 import resource
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -43,6 +42,7 @@ BIG_FILES = ("import os\nwritten = 0\nfor i in range(20):\n    try:\n"
              "                out.flush()\n                written += 2**20\n"
              "    except OSError as error:\n        print('stopped:', error)\n"
              "print('written', written)\n"
+             "box = os.statvfs('/scratch')\nprint('capacity', box.f_blocks * box.f_frsize)\n"
              "for name in os.listdir('/scratch'):   # else the answers have no room\n"
              "    if name.startswith('big'):\n        os.remove('/scratch/' + name)\n")
 FORKS = ("import os, time\nstarted = 0\nfor _ in range(1000):\n    try:\n        pid = os.fork()\n"
@@ -119,7 +119,6 @@ def attacked(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setattr(sandbox, "command", failing_for_unlucky)
     patch.setattr(classroom, "RETRY_PAUSE", 0.0)
-    free_before = shutil.disk_usage("/tmp").free
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     out, err = io.StringIO(), io.StringIO()
     try:
@@ -134,8 +133,7 @@ def attacked(tmp_path_factory):
     return {"code": code, "out": out.getvalue(), "err": err.getvalue(), "rows": rows,
             "verdicts": verdicts, "expected": {s: p for s, (_, p) in plans.items()},
             "tries": tries, "root": root,
-            "rss_growth": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before,
-            "disk_growth": free_before - shutil.disk_usage("/tmp").free}
+            "rss_growth": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before}
 
 
 def _points(verdict: dict) -> dict[str, float]:
@@ -166,7 +164,8 @@ def test_limits_hold_per_box_scratch_processes_and_output(attacked):
     assert "No space left on device" in outputs and "File too large" in outputs, outputs[:2000]
     written = int(outputs.split("written ")[1].split("\\n")[0])
     assert written <= sandbox.DEFAULT_LIMITS.scratch_bytes
-    assert attacked["disk_growth"] < 200 * 2**20            # nothing landed on the disk
+    capacity = int(outputs.split("capacity ")[1].split("\\n")[0])   # memory-backed, capped
+    assert capacity <= sandbox.DEFAULT_LIMITS.scratch_bytes
     forker = json.dumps(attacked["verdicts"]["forker"]["outputs"])
     started = int(forker.split("processes started ")[1].split("\\n")[0])
     assert "fork refused" in forker and started < sandbox.DEFAULT_LIMITS.processes, forker[:2000]

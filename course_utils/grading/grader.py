@@ -326,6 +326,13 @@ def _judge(g: Graded, cases: list[tuple], frames: dict[str, bytes], limits: sand
     def verdict(points: float, lines: list[str]) -> Verdict:
         return Verdict(g.answer, g.check_id, points, g.points, lines)
 
+    if g.exercise.kind == "model":     # past its budget: said first, whatever else happened
+        budget = float(g.exercise.budget_seconds)
+        ran = timings.get(answer_cell) if answer_cell is not None else None
+        if ran is not None and (ran.get("interrupted") or ran["seconds"] > budget):
+            return verdict(0.0, [(f"✘ {g.answer}: the training cell ran longer than its budget of "
+                                 f"{budget:.0f} s (measured in the grader's box: stopped after "
+                                 f"{ran['seconds']:.0f} s); train for fewer epochs or on less data")])
     try:
         data = _load_answer(frames, f"{g.answer_id}.json")
     except FileNotFoundError:
@@ -340,7 +347,7 @@ def _judge(g: Graded, cases: list[tuple], frames: dict[str, bytes], limits: sand
         why = f"… {g.answer}: not answered (no function or class of this name after the notebook ran)"
         return verdict(0.0, [why])
     if g.exercise.kind == "model":
-        return _judge_model(g, data, frames, timings, answer_cell, seed, verdict)
+        return _judge_model(g, data, frames, seed, verdict)
     outcomes = data.get("outcomes")
     if not isinstance(outcomes, list) or len(outcomes) != len(cases):
         return verdict(0.0, [f"✘ {g.answer}: the answer file was tampered with"])
@@ -348,15 +355,8 @@ def _judge(g: Graded, cases: list[tuple], frames: dict[str, bytes], limits: sand
     return verdict(g.points if passed else 0.0, lines)
 
 
-def _judge_model(g: Graded, data: dict, frames: dict[str, bytes], timings: dict[int, dict],
-                 answer_cell: int | None, seed: int, verdict) -> Verdict:
-    """A trained network: its cell's time against the budget, then exercise.judge_model here."""
-    budget = float(g.exercise.budget_seconds)
-    ran = timings.get(answer_cell) if answer_cell is not None else None
-    if ran is not None and (ran.get("interrupted") or ran["seconds"] > budget):
-        return verdict(0.0, [(f"✘ {g.answer}: the training cell ran longer than its budget of "
-                             f"{budget:.0f} s (measured in the grader's box: stopped after "
-                             f"{ran['seconds']:.0f} s); train for fewer epochs or on less data")])
+def _judge_model(g: Graded, data: dict, frames: dict[str, bytes], seed: int, verdict) -> Verdict:
+    """A trained network (within its budget): exercise.judge_model, here, on a copy of the file."""
     if data.get("not_answered") is True:
         return verdict(0.0, [f"… {g.answer}: not answered yet"])
     if isinstance(data.get("raised"), str):
