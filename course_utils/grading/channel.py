@@ -93,6 +93,11 @@ class Frames:
             data = data[:max(0, self.budget - len(self.buffer))]
         self.buffer += data
 
+    @property
+    def ended(self) -> bool:
+        """The runner sent its last record ("end"): the box has nothing more to say."""
+        return self.buffer.endswith(b"end 0\n")
+
     def parse(self) -> dict[str, bytes]:
         """name -> bytes of every whole record (the last one of a name wins; a torn one is lost)."""
         found, at, view = {}, 0, bytes(self.buffer)

@@ -42,6 +42,7 @@ import course_utils
 from course_utils.grading import channel
 from course_utils.grading.cgroup import Cgroup
 
+END_GRACE = 5.0           # seconds a box may take to end after the runner's last report
 FIRST_UID = 61000          # box uids FIRST_UID ... FIRST_UID + MAX_BOXES - 1 (as root)
 MAX_BOXES = 256
 PACKAGE = Path(course_utils.__file__).resolve().parent
@@ -295,23 +296,31 @@ def run(job: Path, python_args: list[str], limits: Limits, unsafe: bool = False,
                 group.remove()
             process.wait()
     tail = bytes(log).decode("utf-8", "replace")
-    return Finished(None if timed_out else process.returncode, time.monotonic() - start, tail,
-                    frames.parse(), frames.overflow, confinement)
+    code = None if timed_out else (0 if frames.ended else process.returncode)
+    return Finished(code, time.monotonic() - start, tail, frames.parse(), frames.overflow,
+                    confinement)
 
 
 def _collect(process: subprocess.Popen, report: int, limits: Limits, start: float):
-    """Read the box's output and reports as they come, within their byte caps, until both end."""
+    """Read the box's output and reports as they come, within their byte caps.
+
+    Until both pipes close, the wall-clock limit passes (then timed out), or the runner has
+    sent its last report and END_GRACE seconds passed: processes the hand-in left behind
+    (a sleeping child keeps the box's init waiting) do not keep the box alive.
+    """
     log, frames = bytearray(), channel.Frames(limits.result_bytes)
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ, "log")
     selector.register(report, selectors.EVENT_READ, "report")
-    deadline = start + limits.wall_seconds
+    deadline, ended_at = start + limits.wall_seconds, None
     try:
         while selector.get_map():
-            left = deadline - time.monotonic()
-            if left <= 0:
+            now = time.monotonic()
+            if ended_at is not None and now > ended_at + END_GRACE:
+                return log, frames, False
+            if now >= deadline:
                 return log, frames, True
-            for key, _ in selector.select(timeout=min(left, 1.0)):
+            for key, _ in selector.select(timeout=min(deadline - now, 1.0)):
                 data = os.read(key.fd, 1 << 16)
                 if not data:
                     selector.unregister(key.fileobj)
@@ -320,10 +329,13 @@ def _collect(process: subprocess.Popen, report: int, limits: Limits, start: floa
                     del log[:-limits.log_bytes]     # the last bytes say what went wrong
                 else:
                     frames.feed(data)
+                    if ended_at is None and frames.ended:
+                        ended_at = time.monotonic()
+        limit = deadline if ended_at is None else min(deadline, ended_at + END_GRACE)
         try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            process.wait(timeout=max(0.1, limit - time.monotonic()))
         except subprocess.TimeoutExpired:
-            return log, frames, True
+            return log, frames, ended_at is None
         return log, frames, False
     finally:
         selector.close()
