@@ -82,7 +82,7 @@ execute: install
 bench: install
 	$(PY) benchmarks/run_all.py
 
-# A class of hand-ins through the sandboxed grader (minutes): seconds per hand-in, 300 x 7 projected.
+# A class of hand-ins through the sandboxed grader (minutes): seconds per hand-in, 300 x 8 projected.
 bench-grading: install sandbox
 	$(PY) benchmarks/bench_grading.py $(or $(PER_NOTEBOOK),3)
 

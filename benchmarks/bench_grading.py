@@ -1,4 +1,4 @@
-"""A class of hand-ins through the sandboxed grader: seconds per hand-in, and 300 x 7 projected.
+"""A class of hand-ins through the sandboxed grader: seconds per hand-in, and 300 x 8 projected.
 
     .venv/bin/python benchmarks/bench_grading.py [hand-ins per notebook, default 3] [--jobs 2]
 
@@ -6,7 +6,7 @@ Builds a throw-away course folder (release/ = the stored notebooks, whose check 
 the released ones; submitted/ = right and unanswered hand-ins of every notebook, made with
 tools/student_run.py's stubs), grades it with `python -m course_utils.grading`'s own
 function, two hand-ins at a time by default, and prints each notebook's mean seconds per
-hand-in, the batch's wall time, and the time 300 students x 7 notebooks would take at the
+hand-in, the batch's wall time, and the time 300 students x 8 notebooks would take at the
 batch's rate, against the goal of 8 hours on 2 cores. The second step of `make
 autograde`, nbgrader recording the verdicts, is not included: time it with `make
 autograde` on a course (see docs/grading.md).
@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
         per.setdefault(paths.assignment, []).append(result.seconds)
         assert result.status == "graded", (paths, result.status, result.problems)
     print(f"{len(done)} hand-ins ({args.per_notebook} per notebook), {args.jobs} at a time: "
-          f"{wall:.0f} s wall")
+          f"{wall:.0f} s wall; boxes: {sandbox.confinement_here()}")
     for assignment, seconds in sorted(per.items()):
         print(f"  {assignment:<24} {statistics.mean(seconds):5.1f} s per hand-in "
               f"(min {min(seconds):.1f}, max {max(seconds):.1f})")

@@ -138,10 +138,16 @@ def test_the_box_package_holds_no_references_and_a_stand_in_for_the_checks():
 def test_a_wheel_ships_the_grader_and_the_data_and_grades_from_under_tmp(tmp_path):
     """pip wheel . holds every subpackage and data/ as course_utils/_data (setup.py); installed
     (non-editable, under /tmp) it grades a hand-in in its box."""
+    import shutil
     import zipfile
 
     pip = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pip"]
-    result = subprocess.run([*pip, "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+    source = tmp_path / "source"        # built from a copy: pip leaves build/ where it builds
+    for name in ("course_utils", "data"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE", "requirements.txt"):
+        shutil.copy2(ROOT / name, source / name)
+    result = subprocess.run([*pip, "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
                             capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     wheel = next(tmp_path.glob("*.whl"))
