@@ -77,6 +77,18 @@ class Cgroup:
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.05)
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) of every process that ran in the cgroup so far."""
+        for folder in self.folders:
+            with contextlib.suppress(OSError, ValueError):
+                if self.version == 2:
+                    for line in (folder / "cpu.stat").read_text().splitlines():
+                        if line.startswith("usage_usec "):
+                            return int(line.split()[1]) / 1e6
+                elif (folder / "cpuacct.usage").exists():
+                    return int((folder / "cpuacct.usage").read_text()) / 1e9
+        return None
+
     def peak_memory(self) -> int | None:
         for name in ("memory.peak", "memory.max_usage_in_bytes"):
             for folder in self.folders:
@@ -132,14 +144,15 @@ def _v2(name: str, memory: int, pids: int, cpus: float) -> Cgroup | None:
 def _v1(name: str, memory: int, pids: int, cpus: float) -> Cgroup | None:
     settings = {"memory": {"memory.limit_in_bytes": memory},
                 "pids": {"pids.max": pids},
-                "cpu": {"cpu.cfs_period_us": 100_000, "cpu.cfs_quota_us": int(cpus * 100_000)}}
+                "cpu": {"cpu.cfs_period_us": 100_000, "cpu.cfs_quota_us": int(cpus * 100_000)},
+                "cpuacct": {}}
     folders = []
     try:
         for controller, values in settings.items():
             hierarchy = ROOT / controller
             if not (hierarchy / "cgroup.procs").exists():
-                if controller == "cpu":
-                    continue          # CPU is a share, not a safety limit: optional
+                if controller in ("cpu", "cpuacct"):
+                    continue          # CPU is a share (and a measure), not a safety limit
                 return None
             folder = _own(hierarchy, controller) / name
             folder.mkdir()

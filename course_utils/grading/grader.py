@@ -78,6 +78,7 @@ class Result:
     outputs: dict[str, list]          # hand-in cell index -> outputs as run (sanitised)
     problems: list[str] = field(default_factory=list)
     confinement: str = ""            # which limits held (sandbox.Finished.confinement)
+    cpu_seconds: float | None = None  # CPU time of the box, where a cgroup measured it
 
     @property
     def score(self) -> float:
@@ -281,7 +282,8 @@ def grade_notebook(handin_path: Path, course: nbformat.NotebookNode,
     for verdict in verdicts:
         verdict.flags = [f.text for f in flags if f.answer == verdict.answer]
     return Result(handin_path.name, digest, status, finished.seconds, verdicts,
-                  [f.text for f in flags], outputs_shown, problems, finished.confinement)
+                  [f.text for f in flags], outputs_shown, problems, finished.confinement,
+                  finished.cpu_seconds)
 
 
 def _model_bytes(exercise) -> int:

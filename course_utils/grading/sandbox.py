@@ -99,6 +99,7 @@ class Finished:
     frames: dict[str, bytes] = field(default_factory=dict)
     overflow: bool = False             # the runner reported more than result_bytes
     confinement: str = ""              # which limits held (for the report)
+    cpu_seconds: float | None = None   # CPU time of the whole box (from its cgroup, if any)
 
     @property
     def timed_out(self) -> bool:
@@ -286,6 +287,7 @@ def run(job: Path, python_args: list[str], limits: Limits, unsafe: bool = False,
                 group.remove()
             return Finished(127, 0.0, f"could not start the box: {error}", {}, False, confinement)
         os.close(write_end)
+        cpu = None
         try:
             log, frames, timed_out = _collect(process, read_end, limits, start)
         finally:
@@ -293,12 +295,14 @@ def run(job: Path, python_args: list[str], limits: Limits, unsafe: bool = False,
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             if group is not None:
+                group.kill()
+                cpu = group.cpu_seconds()
                 group.remove()
             process.wait()
     tail = bytes(log).decode("utf-8", "replace")
     code = None if timed_out else (0 if frames.ended else process.returncode)
     return Finished(code, time.monotonic() - start, tail, frames.parse(), frames.overflow,
-                    confinement)
+                    confinement, cpu)
 
 
 def _collect(process: subprocess.Popen, report: int, limits: Limits, start: float):
