@@ -40,7 +40,7 @@ from collections import defaultdict
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from _common import QUICK, header, ratio_line
+from _common import QUICK, busy_warning, header, load_line, ratio_line
 
 from course_utils.activations import LRELU, LRELU_SLOPE, softmax
 from course_utils.cnn import CNN
@@ -169,6 +169,10 @@ def main() -> None:
                      "no progress output", two / keras))
     print(ratio_line("CNN epoch ours on two threads / ours on one thread (fit(parallel=True) "
                      "pays below 1; issue 34's goal 0.6)", two / one, 0.6))
+    print(f"  after the fits: {load_line()}")
+    warning = busy_warning()
+    if warning:
+        print(warning)
 
 
 def breakdown(cnn: CNN, fit_one_thread) -> None:

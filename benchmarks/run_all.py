@@ -60,7 +60,8 @@ def main(argv: list[str]) -> int:
         )
         for line in process.stdout:
             print(line, end="", flush=True)
-            if RATIO.search(line):
+            # the ratio lines, and the warnings that say how far to trust them
+            if RATIO.search(line) or line.lstrip().startswith("WARNING:"):
                 summary.append(line.rstrip())
         if process.wait() != 0:
             crashed.append(script)
