@@ -1,0 +1,139 @@
+"""Notebook 04 (layers from scratch): Adam, the backward passes of convolution and max pooling."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_utils.exercises._base import (
+    Exercise,
+    same_array,
+    same_arrays,
+    scheduler_changes,
+)
+
+
+def _conv_backward_reference(X, kernel, dZ):
+    """Gradients of Z[n, f] = sum_c valid cross-correlation(X[n, c], kernel[c, f]).
+
+    dX[n, c] = sum_f full convolution(dZ[n, f], kernel[c, f]);
+    dkernel[c, f] = sum_n valid cross-correlation(X[n, c], dZ[n, f]).
+    """
+    from scipy.signal import convolve2d, correlate2d
+
+    N, C = X.shape[:2]
+    F = kernel.shape[1]
+    dX = np.zeros_like(X, dtype=float)
+    dkernel = np.zeros_like(kernel, dtype=float)
+    for n in range(N):
+        for c in range(C):
+            for f in range(F):
+                dX[n, c] += convolve2d(dZ[n, f], kernel[c, f], mode="full")
+                dkernel[c, f] += correlate2d(X[n, c], dZ[n, f], mode="valid")
+    return dX, dkernel
+
+
+def _max_pool_backward_reference(X, dA, k):
+    """Route each dA entry to the position of the maximum of its k x k window (stride k)."""
+    N, C, H, W = X.shape
+    out_h, out_w = H // k, W // k
+    windows = X[:, :, : out_h * k, : out_w * k].reshape(N, C, out_h, k, out_w, k)
+    windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, out_h, out_w, k * k)
+    first_max = np.argmax(windows, axis=-1)
+    mask = np.zeros_like(windows, dtype=float)
+    np.put_along_axis(mask, first_max[..., None], 1.0, axis=-1)
+    routed = (mask * dA[..., None]).reshape(N, C, out_h, out_w, k, k)
+    dX = np.zeros_like(X, dtype=float)
+    dX[:, :, : out_h * k, : out_w * k] = routed.transpose(0, 1, 2, 4, 3, 5).reshape(
+        N, C, out_h * k, out_w * k
+    )
+    return dX
+
+
+
+def _scheduler_cases(rng):
+    # The last case calls reset() halfway and repeats the sequence: the changes must repeat.
+    return [
+        ([np.array([1.0]), np.array([1.0]), np.array([1.0])], False),
+        ([np.array([1.0, -2.0]), np.array([0.5, 0.0]), np.array([-1.0, 3.0])], False),
+        ([rng.normal(size=(2, 3)).round(3) for _ in range(10)], False),
+        ([rng.normal(size=(3,)).round(3) for _ in range(4)], True),
+    ]
+
+
+def _compare_scheduler_changes(expected, got) -> str | None:
+    reason = same_array(rtol=1e-6, atol=1e-10)(expected, got)
+    if reason and np.shape(got) == np.shape(expected):
+        bad = ~np.isclose(np.asarray(got, dtype=float), expected, rtol=1e-6, atol=1e-10)
+        step = int(np.argwhere(bad.reshape(len(expected), -1).any(axis=1))[0, 0])
+        return f"the change returned at update {step + 1} differs"
+    return reason
+
+
+def _conv_backward_cases(rng):
+    cases = [
+        (np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[1.0, 2.0], [3.0, 4.0]]]]),
+         np.ones((1, 1, 2, 2))),
+        (np.arange(12.0).reshape(1, 1, 3, 4), np.array([[[[1.0, -1.0]]]]),
+         np.arange(9.0).reshape(1, 1, 3, 3)),
+    ]
+    for _ in range(6):
+        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+        H, W = (int(v) for v in rng.integers(3, 7, size=2))
+        kh, kw = (int(v) for v in rng.integers(1, 4, size=2))
+        cases.append((rng.normal(size=(N, C, H, W)).round(3),
+                      rng.normal(size=(C, F, kh, kw)).round(3),
+                      rng.normal(size=(N, F, H - kh + 1, W - kw + 1)).round(3)))
+    return cases
+
+
+def _pool_backward_cases(rng):
+    cases = [
+        (np.array([[[[1.0, 5.0], [3.0, 2.0]]]]), np.array([[[[10.0]]]]), 2),
+        (np.array([[[[1.0, 2.0, 0.0, 7.0], [4.0, 3.0, 6.0, 5.0]]]]),
+         np.array([[[[1.0, -2.0]]]]), 2),
+    ]
+    for _ in range(6):
+        k = int(rng.integers(1, 4))
+        N, C = (int(v) for v in rng.integers(1, 3, size=2))
+        out_h, out_w = (int(v) for v in rng.integers(1, 4, size=2))
+        # A permutation gives distinct values, so every window has a single maximum.
+        X = rng.permutation(N * C * out_h * k * out_w * k).astype(float)
+        cases.append((X.reshape(N, C, out_h * k, out_w * k),
+                      rng.normal(size=(N, C, out_h, out_w)).round(3), k))
+    return cases
+
+
+
+def scheduler_exercise(reference: str = "Adam", **hyper: float) -> Exercise:
+    """The exercise "write scheduler `reference`" with these hyper-parameters.
+
+    Both the student's class and ours get the same hyper-parameters and gradients; every
+    change returned by update_change must agree, also after reset().
+    """
+    from course_utils import schedulers
+
+    ours = getattr(schedulers, reference, None)
+    if reference not in _SCHEDULERS or ours is None:
+        raise ValueError(f"reference must be one of {sorted(_SCHEDULERS)}, got {reference!r}")
+    settings = tuple(sorted({**_SCHEDULERS[reference], **hyper}.items()))
+
+    def changes(gradients, reset):
+        return scheduler_changes(ours, dict(settings), gradients, reset)
+
+    label = f"{reference}({', '.join(f'{key}={value}' for key, value in settings)})"
+    return Exercise(reference, _scheduler_cases, changes, _compare_scheduler_changes,
+                    ("gradients, one per update", "reset() and repeat"), reference_label=label,
+                    kind="scheduler", settings=settings, references=(reference, "schedulers"))
+
+
+_SCHEDULERS = {"Adam": {"eta": 0.1, "rho": 0.9, "rho2": 0.999}}
+
+
+EXERCISES = (
+    Exercise("conv_backward", _conv_backward_cases, _conv_backward_reference, same_arrays(),
+             ("X", "kernel", "dZ"),
+             references=("Convolution2DLayer", "Convolution2DLayerOPT", "col2im", "correlate2d",
+                         "convolve2d")),
+    Exercise("pool_backward", _pool_backward_cases, _max_pool_backward_reference, same_array(),
+             ("X", "dA", "k"), references=("Pooling2DLayer",)),
+)
