@@ -52,9 +52,14 @@ def _max_pool_backward_reference(X, dA, k):
 
 def _scheduler_cases(rng):
     # The last case calls reset() halfway and repeats the sequence: the changes must repeat.
+    # Gradients near delta = 1e-8 tell where delta goes: sqrt(v) + delta (the statement) is
+    # twice sqrt(v) at |g| = 1e-8, while sqrt(v + delta) is 1e-4, and delta = 1e-7 is 11x.
+    tiny = [np.array([1e-8, -3e-9, 0.0, 1e-6]), np.array([2e-8, 1e-9, 0.0, -1e-6])]
     return [
         ([np.array([1.0]), np.array([1.0]), np.array([1.0])], False),
         ([np.array([1.0, -2.0]), np.array([0.5, 0.0]), np.array([-1.0, 3.0])], False),
+        (tiny + tiny, False),
+        ([(rng.normal(size=(3,)) * 10.0 ** rng.integers(-9, -5)).round(12) for _ in range(5)], False),
         ([rng.normal(size=(2, 3)).round(3) for _ in range(10)], False),
         ([rng.normal(size=(3,)).round(3) for _ in range(4)], True),
     ]
@@ -87,17 +92,26 @@ def _conv_backward_cases(rng):
 
 
 def _pool_backward_cases(rng):
+    # Ties: the statement sends the gradient to the FIRST maximum, row by row. The cases
+    # tell that from every tied maximum (the gradient doubled), the last one, and the
+    # first one column by column ([[1, 5], [5, 2]]); a window of zeros (after a ReLU) too.
     cases = [
         (np.array([[[[1.0, 5.0], [3.0, 2.0]]]]), np.array([[[[10.0]]]]), 2),
         (np.array([[[[1.0, 2.0, 0.0, 7.0], [4.0, 3.0, 6.0, 5.0]]]]),
          np.array([[[[1.0, -2.0]]]]), 2),
+        (np.array([[[[3.0, 3.0], [1.0, 3.0]]]]), np.array([[[[10.0]]]]), 2),
+        (np.array([[[[1.0, 5.0], [5.0, 2.0]]]]), np.array([[[[10.0]]]]), 2),
+        (np.zeros((1, 1, 4, 4)), np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), 2),
+        (np.array([[[[0.0, 2.0, 2.0], [2.0, 1.0, 2.0], [2.0, 0.0, 2.0]]]]), np.array([[[[5.0]]]]), 3),
     ]
-    for _ in range(6):
+    for number in range(8):
         k = int(rng.integers(1, 4))
         N, C = (int(v) for v in rng.integers(1, 3, size=2))
         out_h, out_w = (int(v) for v in rng.integers(1, 4, size=2))
-        # A permutation gives distinct values, so every window has a single maximum.
-        X = rng.permutation(N * C * out_h * k * out_w * k).astype(float)
+        size = N * C * out_h * k * out_w * k
+        # Half of the cases: distinct values (one maximum per window); the other half: few
+        # levels, so that windows tie at their maximum.
+        X = (rng.permutation(size) if number % 2 else rng.integers(0, 3, size=size)).astype(float)
         cases.append((X.reshape(N, C, out_h * k, out_w * k),
                       rng.normal(size=(N, C, out_h, out_w)).round(3), k))
     return cases

@@ -50,10 +50,17 @@ def _best_hyperparameters_cases(rng):
         (np.array([[0.5, 0.6, 0.7], [0.8, 0.6, 0.1], [np.nan, np.nan, np.nan]]), etas, lambdas),
         (np.array([[np.nan, 0.2], [0.3, np.nan]]), etas[:2], lambdas[1:]),
         (np.array([[0.1, 0.2, 0.25]]), etas[:1], lambdas),
+        # ties at the maximum: the first in row-major order wins (the statement, np.argmax)
+        (np.array([[0.9, 0.975, 0.975], [0.5, 0.975, np.nan], [0.1, 0.2, 0.3]]), etas, lambdas),
+        (np.array([[0.5, 0.8], [0.8, 0.1]]), etas[:2], lambdas[:2]),
+        (np.array([[np.nan, 0.7, 0.6], [0.7, np.nan, 0.7]]), etas[:2], lambdas),
     ]
-    for _ in range(6):
+    for number in range(8):
         n_eta, n_lam = (int(v) for v in rng.integers(1, 6, size=2))
-        accuracy = rng.permutation(n_eta * n_lam).reshape(n_eta, n_lam) / (n_eta * n_lam)
+        if number % 2:   # distinct accuracies
+            accuracy = rng.permutation(n_eta * n_lam).reshape(n_eta, n_lam) / (n_eta * n_lam)
+        else:            # a few levels, as a test set of 1,000 images rounds them: ties
+            accuracy = rng.integers(95, 98, size=(n_eta, n_lam)) / 100
         accuracy[rng.random(accuracy.shape) < 0.3] = np.nan
         accuracy.flat[int(rng.integers(accuracy.size))] = 0.01  # at least one finite run
         cases.append((accuracy, np.logspace(-4, 0, n_eta), np.logspace(-5, -1, n_lam)))
