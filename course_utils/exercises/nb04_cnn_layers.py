@@ -1,4 +1,6 @@
-"""Notebook 04 (layers from scratch): Adam, the backward passes of convolution and max pooling."""
+"""Notebook 04 (layers from scratch): Adam, the backward passes of convolution (stride 1, then
+with stride and padding) and max pooling, and a dense backward pass with planted bugs that
+the gradient check exposes (diagnosis)."""
 
 from __future__ import annotations
 
@@ -150,4 +152,141 @@ EXERCISES = (
                          "convolve2d")),
     Exercise("pool_backward", _pool_backward_cases, _max_pool_backward_reference, same_array(),
              ("X", "dA", "k"), references=("Pooling2DLayer",)),
+)
+
+
+# ----------------------------------------------------------------------------- strided conv backward
+def conv_forward_strided(X, kernel, stride, pad):
+    """Z[n, f, i, j] = sum_{c, a, b} Xp[n, c, i*stride + a, j*stride + b] kernel[c, f, a, b].
+
+    Xp: X with `pad` zeros on every side. X (N, C, H, W), kernel (C, F, kh, kw);
+    Z (N, F, floor((H + 2 pad - kh) / stride) + 1, same for W). The trusted forward pass
+    whose finite differences judge the strided backward exercise.
+    """
+    X = np.pad(np.asarray(X, dtype=float), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    kh, kw = kernel.shape[2:]
+    windows = np.lib.stride_tricks.sliding_window_view(X, (kh, kw), axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride]            # (N, C, out_h, out_w, kh, kw)
+    return np.einsum("ncijab,cfab->nfij", windows, kernel)
+
+
+def _conv_backward_strided_reference(X, kernel, dZ, stride, pad):
+    """(dX, dkernel) by central differences of sum(Z * dZ): a gradient check.
+
+    Z is linear in X and in the kernel, so the difference quotient with h = 1 is exact up to
+    rounding: the reference IS the gradient check, not another derivation of the formula.
+    """
+    from course_utils.gradcheck import numerical_gradient
+
+    X, kernel = np.array(X, dtype=float), np.array(kernel, dtype=float)
+
+    def loss():
+        return float(np.sum(conv_forward_strided(X, kernel, stride, pad) * dZ))
+
+    return numerical_gradient(loss, X, h=1.0), numerical_gradient(loss, kernel, h=1.0)
+
+
+def _strided_case(rng, N, C, F, H, W, kh, kw, stride, pad, integers=False):
+    out_h, out_w = (H + 2 * pad - kh) // stride + 1, (W + 2 * pad - kw) // stride + 1
+    draw = (lambda *shape: rng.integers(-3, 4, size=shape).astype(float)) if integers else \
+        (lambda *shape: rng.normal(size=shape).round(3))
+    return draw(N, C, H, W), draw(C, F, kh, kw), draw(N, F, out_h, out_w), stride, pad
+
+
+def _conv_backward_strided_cases(rng):
+    # Edge cases the statement defines: stride 1 and no padding (exercise 2); a stride that
+    # drops the last rows and columns (their dX is 0); a stride larger than the kernel (pixels
+    # no window reads); padding whose gradient must be cut off; a 1 x 1 kernel.
+    shapes = [
+        (1, 1, 1, 3, 3, 2, 2, 1, 0),
+        (1, 1, 1, 5, 5, 2, 2, 2, 0),     # rows and columns 4 dropped
+        (1, 1, 1, 5, 4, 3, 3, 2, 1),
+        (1, 1, 1, 7, 7, 2, 2, 3, 0),     # gaps between windows
+        (2, 2, 3, 6, 5, 3, 2, 2, 1),
+        (1, 2, 2, 4, 4, 3, 3, 1, 2),     # more padding than "same" needs
+        (1, 1, 2, 5, 6, 1, 1, 2, 0),
+    ]
+    cases = [_strided_case(rng, *shape, integers=True) for shape in shapes]
+    for _ in range(8):
+        stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+        H, W = (int(v) for v in rng.integers(3, 9, size=2))
+        kh, kw = int(rng.integers(1, min(5, H + 2 * pad + 1))), int(rng.integers(1, min(5, W + 2 * pad + 1)))
+        N, C, F = (int(v) for v in rng.integers(1, 3, size=3))
+        cases.append(_strided_case(rng, N, C, F, H, W, kh, kw, stride, pad))
+    return cases
+
+
+# ----------------------------------------------------------------------------- diagnosis: a planted bug
+def dense_sigmoid_forward(X, W, b):
+    """A = sigmoid(X @ W + b): X (N, n_in), W (n_in, nodes), b (nodes,) -> A (N, nodes)."""
+    return 1.0 / (1.0 + np.exp(-(X @ W + b)))
+
+
+def buggy_dense_backward(X, W, b, dA):
+    """The backward pass of dense_sigmoid_forward as a student handed it in: two bugs."""
+    Z = X @ W + b                             # what the derivative should be taken at
+    dZ = dA * sigmoid_derivative(dA)          # bug 1: the derivative at the incoming gradient
+    dW = X.T @ dZ / len(X)                    # bug 2: the cost is a sum, not a mean
+    db = dZ.sum(axis=0)
+    dX = dZ @ W.T
+    return dX, dW, db if Z is not None else None
+
+
+def sigmoid_derivative(z):
+    s = 1.0 / (1.0 + np.exp(-z))
+    return s * (1.0 - s)
+
+
+def _dense_backward_reference(X, W, b, dA):
+    """(dX, dW, db) of sum(A * dA) by central differences: the gradient check itself."""
+    from course_utils.gradcheck import numerical_gradient
+
+    X, W, b = (np.array(v, dtype=float) for v in (X, W, b))
+
+    def loss():
+        return float(np.sum(dense_sigmoid_forward(X, W, b) * dA))
+
+    return tuple(numerical_gradient(loss, v, h=1e-5) for v in (X, W, b))
+
+
+def _dense_backward_cases(rng):
+    # one image (the mean and the sum agree there: only bug 1 shows), a batch, wide and narrow
+    cases = [(np.array([[0.5, -1.0]]), np.array([[1.0], [2.0]]), np.array([0.1]), np.array([[1.0]]))]
+    for N, n_in, nodes in ((4, 3, 2), (2, 5, 1), (6, 2, 4), (3, 4, 4)):
+        cases.append((rng.normal(size=(N, n_in)).round(3), rng.normal(size=(n_in, nodes)).round(3),
+                      rng.normal(size=nodes).round(3), rng.normal(size=(N, nodes)).round(3)))
+    return cases
+
+
+def gradient_check_compare(names: tuple[str, ...], tolerance: float = 1e-6):
+    """Compare a tuple of gradients with finite differences; name each one that still fails."""
+    def compare(expected, got) -> str | None:
+        shape_problem = same_arrays(rtol=1.0, atol=1e300)(expected, got)   # shapes and types only
+        if shape_problem:
+            return shape_problem
+        failing = []
+        for name, e, g in zip(names, expected, got):
+            g = np.asarray(g, dtype=float)
+            error = float(np.linalg.norm(g - e) / max(np.linalg.norm(g) + np.linalg.norm(e), 1e-12))
+            if not error <= tolerance:
+                failing.append(f"{name} (relative error {error:.1e})")
+        if failing:
+            return ("the gradient check still fails for " + ", ".join(failing)
+                    + f"; it passes below {tolerance:g}")
+        return None
+
+    return compare
+
+
+EXERCISES += (
+    Exercise("conv_backward_strided", _conv_backward_strided_cases,
+             _conv_backward_strided_reference, gradient_check_compare(("dX", "dkernel")),
+             ("X", "kernel", "dZ", "stride", "pad"),
+             reference_label="central differences of sum(Z * dZ), Z the strided, padded forward",
+             references=("Convolution2DLayer", "Convolution2DLayerOPT", "col2im", "unpad_gradient",
+                         "conv_backward", "numerical_gradient")),
+    Exercise("dense_backward", _dense_backward_cases, _dense_backward_reference,
+             gradient_check_compare(("dX", "dW", "db")), ("X", "W", "b", "dA"), kind="diagnosis",
+             reference_label="central differences of sum(sigmoid(X @ W + b) * dA)",
+             references=("FullyConnectedLayer", "numerical_gradient", "derivate")),
 )

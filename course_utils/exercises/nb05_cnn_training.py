@@ -1,4 +1,5 @@
-"""Notebook 05 (training on MNIST): parameter counts, shifted images."""
+"""Notebook 05 (training on MNIST): parameter counts, shifted images, a digit network to a
+target (model), and a failing training run to repair (diagnosis)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,18 @@ import numpy as np
 
 from course_utils.exercises._base import (
     Exercise,
+    no_cases,
+    no_compare,
+    no_reference,
     same_array,
     same_int_list,
+)
+from course_utils.exercises._models import (
+    ModelLimits,
+    ModelRejected,
+    fraction_between,
+    predict_in_batches,
+    read_model,
 )
 
 
@@ -86,4 +97,187 @@ EXERCISES = (
              references=("CNN", "count_params", "parameter_counts", "summary", "build_cnn")),
     Exercise("shift", _shift_cases, _shift_reference, same_array(rtol=0, atol=0),
              ("image", "dy", "dx"), references=("shift_images",)),
+)
+
+
+# ----------------------------------------------------------------------------- model: digits
+# The notebook's split (cell 1): 3,500 to train, 500 to validate, 1,000 to test, seed 2023.
+DIGIT_SPLIT = {"n_train": 3500, "n_val": 500, "n_test": 1000, "seed": 2023}
+DIGIT_LIMITS = ModelLimits(input_shape=(1, 28, 28), outputs=10, max_parameters=20_000,
+                           max_bytes=2_000_000)
+DIGIT_TARGET, DIGIT_FLOOR = 0.89, 0.70
+DIGIT_BUDGET_SECONDS = 30.0
+MAX_SHIFT, MAX_DEGREES, NOISE = 2, 15.0, 0.1
+
+
+def distort_digits(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each digit shifted, rotated and noised as the grader's held-out digits are.
+
+    X: (N, 1, 28, 28) in [0, 1]. Every image gets its own integer shift (dy, dx) in
+    [-2, 2], rotation in [-15, 15] degrees (about the centre, linear interpolation) and
+    Gaussian noise of standard deviation 0.1; the result is clipped to [0, 1], float32.
+    Use it to augment your training set: the grader draws its own distortions from a seed.
+    """
+    from scipy.ndimage import rotate
+
+    from course_utils.data import shift_images
+
+    X = np.asarray(X, dtype=np.float32)
+    out = np.empty_like(X)
+    shifts = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, size=(len(X), 2))
+    angles = rng.uniform(-MAX_DEGREES, MAX_DEGREES, size=len(X))
+    for n in range(len(X)):
+        turned = rotate(X[n, 0], angles[n], reshape=False, order=1, mode="constant")
+        out[n, 0] = shift_images(turned, int(shifts[n, 0]), int(shifts[n, 1]))
+    out += rng.normal(0.0, NOISE, size=out.shape).astype(np.float32)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _digit_split():
+    from course_utils.data import load_mnist, train_val_test_split
+
+    X, y = load_mnist()
+    return train_val_test_split(X, y, **DIGIT_SPLIT)
+
+
+def held_out_digits(seed: int, copies: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """The grader's data: `copies` distortions (from seed) of each of the 1,000 test digits."""
+    _, _, X_test, _, _, y_test = _digit_split()
+    rng = np.random.default_rng(seed)
+    return (np.concatenate([distort_digits(X_test, rng) for _ in range(copies)]),
+            np.tile(y_test, copies))
+
+
+def validation_digits(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The self-check's data: the 500 validation digits, distorted (from seed 0)."""
+    _, X_val, _, _, y_val, _ = _digit_split()
+    return distort_digits(X_val, np.random.default_rng(seed)), y_val
+
+
+def score_digit_model(path, X: np.ndarray, y: np.ndarray, what: str) -> tuple[float, str]:
+    """(fraction of the points, feedback) of the model file at path on digits X, labels y."""
+    try:
+        model = read_model(path, DIGIT_LIMITS)
+    except ModelRejected as error:
+        return 0.0, f"0 points: {error}"
+    accuracy = float(np.mean(predict_in_batches(model, X).argmax(axis=1) == y))
+    fraction = fraction_between(accuracy, DIGIT_FLOOR, DIGIT_TARGET)
+    count = sum(model.parameter_counts())
+    return fraction, (f"accuracy {accuracy:.3f} on {len(y):,} {what} (target {DIGIT_TARGET:.2f}, "
+                      f"floor {DIGIT_FLOOR:.2f}); {count:,} parameters (budget "
+                      f"{DIGIT_LIMITS.max_parameters:,})")
+
+
+def judge_digit_model(path, seed: int) -> tuple[float, str]:
+    """The grader's judge: the file's accuracy on 2,000 distorted test digits drawn from seed."""
+    return score_digit_model(path, *held_out_digits(seed), "held-out distorted digits")
+
+
+EXERCISES += (
+    Exercise("digit_model", no_cases, no_reference, no_compare, (), kind="model",
+             answer="my_digit_cnn", budget_seconds=DIGIT_BUDGET_SECONDS,
+             max_bytes=DIGIT_LIMITS.max_bytes, max_parameters=DIGIT_LIMITS.max_parameters,
+             judge_model=judge_digit_model,
+             reference_label="accuracy on distorted held-out digits"),
+)
+
+
+# ----------------------------------------------------------------------------- diagnosis: a failing run
+# The run a student is asked to repair: a small dense network on 1,000 digits. Three things
+# are wrong, each one the notebook teaches: raw pixel values 0..255 (inputs not scaled), a
+# learning rate past divergence, and validation images drawn from the training images.
+FAILING_RUN = {"divide_pixels_by": 1.0, "eta": 2.0, "epochs": 6, "batches": 20,
+               "validation": "training"}
+RUN_LIMITS = {"epochs": (1, 10), "batches": (1, 50)}   # bound the grader's re-run (seconds)
+RUN_TARGET, RUN_HONEST = 0.80, 0.06
+
+
+def _run_problem(config) -> str | None:
+    """Why config is not a configuration of this run (keys, types, ranges), or None."""
+    if not isinstance(config, dict) or set(config) - {"seed"} != set(FAILING_RUN):
+        keys = sorted(config) if isinstance(config, dict) else type(config).__name__
+        return f"expected a dict with the keys {sorted(FAILING_RUN)}, got {keys}"
+    for key in ("divide_pixels_by", "eta"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e6:
+            return f"{key} must be a positive number, got {value!r}"
+    for key, (low, high) in RUN_LIMITS.items():
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+            return f"{key} must be an int from {low} to {high}, got {value!r}"
+    if config["validation"] not in ("training", "held_out"):
+        return f"validation must be 'training' or 'held_out', got {config['validation']!r}"
+    return None
+
+
+def run_configuration(config: dict, seed: int) -> dict:
+    """Train the run that `config` describes, on digits chosen by seed; what it measured.
+
+    Returns {"train_loss": per-epoch training cross-entropy, "val_acc": the last validation
+    accuracy the run reports, "unseen_acc": the accuracy on 1,000 digits it never saw}.
+    The data: raw pixels (0..255) of 1,000 training digits; validation: 500 other digits
+    ("held_out") or 500 of the training digits ("training").
+    """
+    from course_utils import CNN, LRELU, Adam, softmax
+    from course_utils.data import load_mnist, onehot
+
+    X, y = load_mnist()
+    order = np.random.default_rng(seed).permutation(len(y))
+    train, held_out, unseen = order[:1000], order[1000:1500], order[1500:2500]
+    validation = train[:500] if config["validation"] == "training" else held_out
+    raw = X * 255.0
+    inputs = raw / float(config["divide_pixels_by"])
+    model = CNN(scheduler=Adam(eta=float(config["eta"]), rho=0.9, rho2=0.999), seed=int(seed) % 2**32)
+    model.add_FlattenLayer()
+    model.add_FullyConnectedLayer(32, LRELU)
+    model.add_OutputLayer(10, softmax)
+    with np.errstate(all="ignore"):
+        scores = model.fit(inputs[train], onehot(y[train], 10), epochs=int(config["epochs"]),
+                           batches=int(config["batches"]), X_val=inputs[validation],
+                           t_val=onehot(y[validation], 10))
+        guess = model.predict_proba(inputs[unseen]).argmax(axis=1)
+    return {"train_loss": np.asarray(scores["train_error"], dtype=float),
+            "val_acc": float(np.asarray(scores["val_acc"])[-1]),
+            "unseen_acc": float(np.mean(guess == y[unseen]))}
+
+
+class Rerun(int):
+    """The seed of the grader's re-run (which digits it trains on), shown as what is expected."""
+
+    def __repr__(self) -> str:
+        return (f"a run that learns and validates honestly when re-run on the digits of seed "
+                f"{int(self)}")
+
+
+def _fixed_run_reference(run: dict) -> Rerun:
+    return Rerun(run["seed"])
+
+
+def compare_fixed_run(seed, got) -> str | None:
+    """Re-run the student's configuration on the grader's digits (the seed of the case, never
+    one the answer chose); None if no symptom remains, else the symptoms."""
+    problem = _run_problem(got)
+    if problem:
+        return problem
+    result = run_configuration(got, int(seed))
+    loss, val, unseen = result["train_loss"], result["val_acc"], result["unseen_acc"]
+    symptoms = []
+    if not np.all(np.isfinite(loss)) or not loss[-1] < 0.5 * loss[0] or unseen < RUN_TARGET:
+        symptoms.append(f"the run does not learn: training loss {loss[0]:.3g} -> {loss[-1]:.3g}, "
+                        f"accuracy {unseen:.3f} on unseen digits (needs {RUN_TARGET})")
+    if abs(val - unseen) > RUN_HONEST:
+        symptoms.append(f"the validation accuracy {val:.3f} is not what unseen digits give "
+                        f"({unseen:.3f}): the validation set does not measure generalisation")
+    return "; ".join(symptoms) or None
+
+
+def _fixed_run_cases(rng):
+    """One case: the failing run, with the seed of the digits the grader re-runs it on."""
+    return [({**FAILING_RUN, "seed": int(rng.integers(2**31))},)]
+
+
+EXERCISES += (
+    Exercise("fixed_run", _fixed_run_cases, _fixed_run_reference, compare_fixed_run,
+             ("run",), kind="diagnosis",
+             reference_label="the re-run on the grader's digits: learns, and validates honestly"),
 )

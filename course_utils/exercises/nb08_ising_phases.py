@@ -1,4 +1,7 @@
-"""Notebook 08 (Ising phases): flip energies, circular padding, the crossing temperature."""
+"""Notebook 08 (Ising phases): flip energies, circular padding, the crossing temperature, and
+two networks judged on fresh Monte Carlo configurations (models): a phase classifier for
+L = 16, and one for L = 12 (a size the notebook never trains) whose output must cross 1/2
+near T_c."""
 
 from __future__ import annotations
 
@@ -6,8 +9,18 @@ import numpy as np
 
 from course_utils.exercises._base import (
     Exercise,
+    no_cases,
+    no_compare,
+    no_reference,
     same_array,
     same_float,
+)
+from course_utils.exercises._models import (
+    ModelLimits,
+    ModelRejected,
+    fraction_between,
+    predict_in_batches,
+    read_model,
 )
 
 
@@ -84,4 +97,96 @@ EXERCISES = (
              same_float, ("T", "values"),
              reference_label="course_utils.ising.crossing_temperature",
              references=("crossing_temperature", "bootstrap_crossing")),
+)
+
+
+# ----------------------------------------------------------------------------- models: phases
+# Column 1 of the output is P(ordered), as in the notebook; outputs are averaged over s and -s
+# (the notebook's symmetrisation), so a network need not learn the spin-flip symmetry itself.
+PHASE_L, CROSSING_L = 16, 12
+PHASE_LIMITS = ModelLimits(input_shape=(1, PHASE_L, PHASE_L), outputs=2, max_parameters=5_000,
+                           max_bytes=500_000, max_multiply_adds=1_000_000)
+CROSSING_LIMITS = ModelLimits(input_shape=(1, CROSSING_L, CROSSING_L), outputs=2,
+                              max_parameters=5_000, max_bytes=500_000, max_multiply_adds=1_000_000)
+# The phase classifier: accuracy on fresh L = 16 configurations at these temperatures.
+PHASE_TEMPERATURES = (1.7, 1.9, 2.05, 2.5, 2.65, 2.9, 3.2)
+PHASE_TARGET, PHASE_FLOOR = 0.95, 0.75
+# The crossing: mean P(ordered) on fresh L = 12 configurations over this grid crosses 1/2
+# within CROSSING_TARGET of Onsager's T_c for full points, beyond CROSSING_FLOOR for none.
+CROSSING_TEMPERATURES = tuple(np.round(np.linspace(1.9, 2.7, 9), 2))
+CROSSING_TARGET, CROSSING_FLOOR = 0.06, 0.20
+FAR_FROM_TC, FAR_ACCURACY = (1.9, 2.7), 0.9
+ISING_BUDGET_SECONDS = 30.0
+
+
+def fresh_configurations(L: int, temperatures, per_temperature: int, seed: int):
+    """Equilibrium configurations (N, 1, L, L) float32 and their temperatures, drawn from seed.
+
+    One independent chain per configuration (no autocorrelation between them), each after
+    300 Metropolis sweeps: several times tau_int of |m| at T_c for L <= 16.
+    """
+    from course_utils.ising import sample_configurations
+
+    spins, T = sample_configurations(L, temperatures, per_temperature,
+                                     chains_per_temperature=per_temperature, equilibration=300,
+                                     seed=int(seed) % 2**63)
+    return spins[:, None].astype(np.float32), T
+
+
+def ordered_probability(model, X: np.ndarray) -> np.ndarray:
+    """P(ordered) of each configuration, averaged over the configuration and its flip."""
+    return (predict_in_batches(model, X)[:, 1] + predict_in_batches(model, -X)[:, 1]) / 2
+
+
+def judge_phase_model(path, seed: int) -> tuple[float, str]:
+    """The grader's judge: accuracy on fresh L = 16 configurations drawn from seed."""
+    from course_utils.ising import T_C
+
+    try:
+        model = read_model(path, PHASE_LIMITS)
+    except ModelRejected as error:
+        return 0.0, f"0 points: {error}"
+    X, T = fresh_configurations(PHASE_L, PHASE_TEMPERATURES, 40, seed)
+    accuracy = float(np.mean((ordered_probability(model, X) > 0.5) == (T < T_C)))
+    return fraction_between(accuracy, PHASE_FLOOR, PHASE_TARGET), (
+        f"accuracy {accuracy:.3f} on {len(T):,} fresh L = {PHASE_L} configurations at T = "
+        f"{', '.join(map(str, PHASE_TEMPERATURES))} (target {PHASE_TARGET:.2f}, floor "
+        f"{PHASE_FLOOR:.2f}); {sum(model.parameter_counts()):,} parameters (budget "
+        f"{PHASE_LIMITS.max_parameters:,})")
+
+
+def judge_crossing_model(path, seed: int) -> tuple[float, str]:
+    """The grader's judge: where the L = 12 network's mean output crosses 1/2 on fresh data."""
+    from course_utils.ising import T_C, crossing_temperature
+
+    try:
+        model = read_model(path, CROSSING_LIMITS)
+    except ModelRejected as error:
+        return 0.0, f"0 points: {error}"
+    X, T = fresh_configurations(CROSSING_L, CROSSING_TEMPERATURES, 80, seed)
+    p = ordered_probability(model, X)
+    far = np.isin(T, FAR_FROM_TC)
+    accuracy = float(np.mean((p[far] > 0.5) == (T[far] < T_C)))
+    curve = p.reshape(len(CROSSING_TEMPERATURES), -1).mean(axis=1)
+    crossing = crossing_temperature(np.array(CROSSING_TEMPERATURES), curve)
+    where = (f"mean output crosses 1/2 at T = {crossing:.3f} on {len(T):,} fresh L = "
+             f"{CROSSING_L} configurations (Onsager T_c = {T_C:.3f}; full points within "
+             f"{CROSSING_TARGET}, none beyond {CROSSING_FLOOR})")
+    if accuracy < FAR_ACCURACY:
+        return 0.0, (f"0 points: accuracy {accuracy:.3f} at T = {FAR_FROM_TC[0]} and "
+                     f"{FAR_FROM_TC[1]}, below {FAR_ACCURACY}: the network does not tell the "
+                     f"phases apart ({where})")
+    fraction = fraction_between(abs(crossing - T_C), CROSSING_FLOOR, CROSSING_TARGET)
+    return fraction, f"{where}; accuracy {accuracy:.3f} far from T_c"
+
+
+def _model_exercise(topic: str, answer: str, limits: ModelLimits, judge) -> Exercise:
+    return Exercise(topic, no_cases, no_reference, no_compare, (), kind="model", answer=answer,
+                    budget_seconds=ISING_BUDGET_SECONDS, max_bytes=limits.max_bytes,
+                    max_parameters=limits.max_parameters, judge_model=judge)
+
+
+EXERCISES += (
+    _model_exercise("phase_model", "my_phase_cnn", PHASE_LIMITS, judge_phase_model),
+    _model_exercise("crossing_model", "my_crossing_cnn", CROSSING_LIMITS, judge_crossing_model),
 )
