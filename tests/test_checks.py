@@ -577,6 +577,83 @@ BROKEN += [
 ]
 
 
+# notebook 04: the strided, padded convolution and the planted bugs; notebook 05: the failing run
+def conv_backward_strided(X, kernel, dZ, stride, pad):
+    N, _, H, W = X.shape
+    _, F, kh, kw = kernel.shape
+    Xp = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dXp, dkernel = np.zeros(Xp.shape), np.zeros(kernel.shape)
+    for n, f, i, j in itertools.product(range(N), range(F), range(dZ.shape[2]), range(dZ.shape[3])):
+        rows, cols = slice(i * stride, i * stride + kh), slice(j * stride, j * stride + kw)
+        dXp[n, :, rows, cols] += dZ[n, f, i, j] * kernel[:, f]
+        dkernel[:, f] += dZ[n, f, i, j] * Xp[n, :, rows, cols]
+    return dXp[:, :, pad : pad + H, pad : pad + W], dkernel
+
+
+def conv_backward_strided_keeps_the_padding(X, kernel, dZ, stride, pad):
+    dX, dkernel = conv_backward_strided(X, kernel, dZ, stride, 0)
+    return np.pad(dX, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else dX, dkernel
+
+
+def conv_backward_strided_crops_the_wrong_side(X, kernel, dZ, stride, pad):
+    H, W = X.shape[2:]
+    dXp, dkernel = conv_backward_strided(np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad))),
+                                         kernel, dZ, stride, 0)
+    return dXp[:, :, :H, :W], dkernel
+
+
+def conv_backward_strided_ignores_the_stride_in_dkernel(X, kernel, dZ, stride, pad):
+    dX, _ = conv_backward_strided(X, kernel, dZ, stride, pad)
+    _, dkernel = conv_backward_strided(X, kernel, dZ, 1, pad)
+    return dX, dkernel
+
+
+def dense_backward(X, W, b, dA):
+    s = 1 / (1 + np.exp(-(X @ W + b)))
+    dZ = dA * s * (1 - s)
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
+
+
+def dense_backward_mean(X, W, b, dA):
+    """Fixes the derivative but keeps bug 2 (divides dW by the batch)."""
+    dX, dW, db = dense_backward(X, W, b, dA)
+    return dX, dW / len(X), db
+
+
+def dense_backward_derivative_at_output(X, W, b, dA):
+    """Takes the derivative at A = sigmoid(Z) instead of at Z."""
+    A = 1 / (1 + np.exp(-(X @ W + b)))
+    sA = 1 / (1 + np.exp(-A))
+    dZ = dA * sA * (1 - sA)
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
+
+
+def fixed_run(run):
+    return {**run, "divide_pixels_by": 255.0, "eta": 0.01, "validation": "held_out"}
+
+
+CORRECT += [
+    (checks.check_conv_backward_strided, conv_backward_strided),
+    (checks.check_dense_backward, dense_backward),
+    (checks.check_fixed_run, fixed_run),
+]
+
+BROKEN += [
+    (checks.check_conv_backward_strided, conv_backward_strided_keeps_the_padding),
+    (checks.check_conv_backward_strided, conv_backward_strided_crops_the_wrong_side),
+    (checks.check_conv_backward_strided, conv_backward_strided_ignores_the_stride_in_dkernel),
+    (checks.check_conv_backward_strided, lambda X, kernel, dZ, stride, pad: conv_backward(X, kernel, dZ)),
+    (checks.check_dense_backward, exercises.nb04_cnn_layers.buggy_dense_backward),
+    (checks.check_dense_backward, dense_backward_mean),
+    (checks.check_dense_backward, dense_backward_derivative_at_output),
+    (checks.check_fixed_run, lambda run: run),
+    (checks.check_fixed_run, lambda run: {**fixed_run(run), "eta": 2.0}),
+    (checks.check_fixed_run, lambda run: {**fixed_run(run), "divide_pixels_by": 1.0}),
+    (checks.check_fixed_run, lambda run: {**fixed_run(run), "validation": "training"}),
+    (checks.check_fixed_run, lambda run: {"eta": 0.01}),
+]
+
+
 def _id(pair):
     check, answer = pair
     return f"{getattr(check, '__name__', 'check')}-{getattr(answer, '__name__', 'lambda')}"

@@ -80,10 +80,20 @@ def read_model(path: str | os.PathLike, limits: ModelLimits):
         raise ModelRejected(f"the model file unpacks to {unpacked:,} bytes, more than "
                             f"{20 * limits.max_bytes:,}")
 
+    refused: list[ModelRejected] = []     # CNN.load rewraps errors; keep ours as they were
+
     class Budgeted(CNN):
         """A CNN whose build refuses, before allocating anything, what the exercise forbids."""
 
         def build(self, input_shape):
+            try:
+                self._within_limits(input_shape)
+            except ModelRejected as error:
+                refused.append(error)
+                raise
+            super().build(input_shape)
+
+        def _within_limits(self, input_shape):
             shape = tuple(int(s) for s in input_shape)
             if shape != tuple(limits.input_shape):
                 raise ModelRejected(f"the network takes images of shape {shape}, the exercise "
@@ -101,13 +111,14 @@ def read_model(path: str | os.PathLike, limits: ModelLimits):
             if work > limits.max_multiply_adds:
                 raise ModelRejected(f"{work:,} multiply-adds per image, more than the "
                                     f"{limits.max_multiply_adds:,} allowed")
-            super().build(shape)
 
     try:
         return Budgeted.load(path)
     except ModelRejected:
         raise
     except ValueError as error:
+        if refused:
+            raise refused[0] from None
         reason = str(error).replace(repr(path), "the model file")
         raise ModelRejected(reason[:300]) from None
     except Exception as error:  # noqa: BLE001 -- a hostile file must not crash the grader

@@ -112,9 +112,10 @@ CROSSING_LIMITS = ModelLimits(input_shape=(1, CROSSING_L, CROSSING_L), outputs=2
 PHASE_TEMPERATURES = (1.7, 1.9, 2.05, 2.5, 2.65, 2.9, 3.2)
 PHASE_TARGET, PHASE_FLOOR = 0.95, 0.75
 # The crossing: mean P(ordered) on fresh L = 12 configurations over this grid crosses 1/2
-# within CROSSING_TARGET of Onsager's T_c for full points, beyond CROSSING_FLOOR for none.
+# within CROSSING_TARGET of Onsager's T_c for full points, beyond CROSSING_FLOOR for none; a
+# finite lattice crosses above T_c (L = 12: about 2.31, the judge's own spread about 0.03).
 CROSSING_TEMPERATURES = tuple(np.round(np.linspace(1.9, 2.7, 9), 2))
-CROSSING_TARGET, CROSSING_FLOOR = 0.06, 0.20
+CROSSING_TARGET, CROSSING_FLOOR = 0.10, 0.25
 FAR_FROM_TC, FAR_ACCURACY = (1.9, 2.7), 0.9
 ISING_BUDGET_SECONDS = 30.0
 
