@@ -13,8 +13,13 @@ import pytest
 
 from course_utils import CNN, LRELU, Adam, checks, softmax
 from course_utils.data import load_mnist, onehot, train_val_test_split
-from course_utils.exercises import EXERCISES, Exercise, KINDS, nb05_cnn_training, nb08_ising_phases
-from course_utils.exercises._models import ModelLimits, ModelRejected, count_multiply_adds, read_model
+from course_utils.exercises import EXERCISES, KINDS, Exercise, nb05_cnn_training, nb08_ising_phases
+from course_utils.exercises._models import (
+    ModelLimits,
+    ModelRejected,
+    count_multiply_adds,
+    read_model,
+)
 from course_utils.ising import T_C, sample_configurations
 
 MODEL_TOPICS = ("digit_model", "phase_model", "crossing_model")
