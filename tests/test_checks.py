@@ -621,10 +621,17 @@ def dense_backward_mean(X, W, b, dA):
 
 
 def dense_backward_derivative_at_output(X, W, b, dA):
-    """Takes the derivative at A = sigmoid(Z) instead of at Z."""
+    """Fixes the mean but keeps bug 1: the derivative taken at A = sigmoid(Z), not at Z."""
     A = 1 / (1 + np.exp(-(X @ W + b)))
     sA = 1 / (1 + np.exp(-A))
     dZ = dA * sA * (1 - sA)
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
+
+
+def dense_backward_derivative_at_the_incoming_gradient(X, W, b, dA):
+    """The lecture code's bug: the derivative taken at dA."""
+    s = 1 / (1 + np.exp(-dA))
+    dZ = dA * s * (1 - s)
     return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
 
 
@@ -646,6 +653,7 @@ BROKEN += [
     (checks.check_dense_backward, exercises.nb04_cnn_layers.buggy_dense_backward),
     (checks.check_dense_backward, dense_backward_mean),
     (checks.check_dense_backward, dense_backward_derivative_at_output),
+    (checks.check_dense_backward, dense_backward_derivative_at_the_incoming_gradient),
     (checks.check_fixed_run, lambda run: run),
     (checks.check_fixed_run, lambda run: {**fixed_run(run), "eta": 2.0}),
     (checks.check_fixed_run, lambda run: {**fixed_run(run), "divide_pixels_by": 1.0}),

@@ -223,13 +223,14 @@ def dense_sigmoid_forward(X, W, b):
 
 
 def buggy_dense_backward(X, W, b, dA):
-    """The backward pass of dense_sigmoid_forward as a student handed it in: two bugs."""
-    Z = X @ W + b                             # what the derivative should be taken at
-    dZ = dA * sigmoid_derivative(dA)          # bug 1: the derivative at the incoming gradient
-    dW = X.T @ dZ / len(X)                    # bug 2: the cost is a sum, not a mean
+    """The backward pass of dense_sigmoid_forward as a classmate wrote it. It has two bugs:
+    the gradient check finds them (docs/instructor/04_cnn_layers.md names them)."""
+    A = dense_sigmoid_forward(X, W, b)
+    dZ = dA * sigmoid_derivative(A)
+    dW = X.T @ dZ / len(X)
     db = dZ.sum(axis=0)
     dX = dZ @ W.T
-    return dX, dW, db if Z is not None else None
+    return dX, dW, db
 
 
 def sigmoid_derivative(z):

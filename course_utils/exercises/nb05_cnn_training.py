@@ -234,7 +234,7 @@ def run_configuration(config: dict, seed: int) -> dict:
     with np.errstate(all="ignore"):
         scores = model.fit(inputs[train], onehot(y[train], 10), epochs=int(config["epochs"]),
                            batches=int(config["batches"]), X_val=inputs[validation],
-                           t_val=onehot(y[validation], 10))
+                           t_val=onehot(y[validation], 10), progress=False)
         guess = model.predict_proba(inputs[unseen]).argmax(axis=1)
     return {"train_loss": np.asarray(scores["train_error"], dtype=float),
             "val_acc": float(np.asarray(scores["val_acc"])[-1]),
