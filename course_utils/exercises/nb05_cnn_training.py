@@ -3,6 +3,8 @@ target (model), and a failing training run to repair (diagnosis)."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from course_utils.exercises._base import (
@@ -133,11 +135,16 @@ def distort_digits(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
+@functools.lru_cache(maxsize=1)
 def _digit_split():
+    """The notebook's split, read once per process (a grader judges many hand-ins)."""
     from course_utils.data import load_mnist, train_val_test_split
 
     X, y = load_mnist()
-    return train_val_test_split(X, y, **DIGIT_SPLIT)
+    parts = train_val_test_split(X, y, **DIGIT_SPLIT)
+    for part in parts:
+        part.flags.writeable = False      # shared between calls: nobody may change it
+    return parts
 
 
 def held_out_digits(seed: int, copies: int = 2) -> tuple[np.ndarray, np.ndarray]:
