@@ -143,6 +143,19 @@ def judge(exercise: Exercise, name: str, cases: Sequence[tuple],
     return True, [f"{PASS} {name}: passed {len(cases)} cases"]
 
 
+def judge_model_file(exercise: Exercise, name: str, path: str, seed: int) -> tuple[float, list[str]]:
+    """The grader's verdict on a model exercise: (fraction of the points, the verdict's lines).
+
+    path: the model file the box wrote (CNN.save of the answer variable; missing if the
+    variable held no trained CNN); seed: the grader's secret seed. judge_model reads the file
+    as untrusted data and draws its held-out data from the seed; a bad file is a 0 with its
+    reason, never an exception.
+    """
+    fraction, text = exercise.judge_model(str(path), seed)
+    mark = PASS if fraction == 1.0 else FAIL
+    return fraction, [f"{mark} {name}: {fraction:.2f} of the points: {text}"]
+
+
 def call(student_fn: Callable, args: tuple) -> Outcome:
     """Run the student's code on one case (on copies of the inputs) and record what happened."""
     try:

@@ -141,7 +141,7 @@ def test_an_over_budget_digit_network_earns_nothing_before_its_weights_are_read(
     path = _untrained(_digit_cnn(conv_maps=16, dense=64), (1, 28, 28), tmp_path / "big.npz")
     fraction, text = EXERCISES["digit_model"].judge_model(str(path), 3)
     assert fraction == 0.0
-    assert text == "0 points: 51,306 parameters, more than the budget of 20,000"
+    assert text == "51,306 parameters, more than the budget of 20,000"
 
 
 @pytest.mark.parametrize("make, message", [
@@ -155,7 +155,7 @@ def test_a_missing_malformed_or_too_large_file_earns_nothing_with_a_reason(tmp_p
     path = tmp_path / "model.npz"
     make(path)
     fraction, text = EXERCISES["digit_model"].judge_model(str(path), 3)
-    assert fraction == 0.0 and text.startswith("0 points: ") and message in text, text
+    assert fraction == 0.0 and message in text, text
 
 
 def test_a_link_to_another_file_is_not_followed(tmp_path, digit_file):
@@ -239,3 +239,13 @@ def test_the_ising_self_checks_print_the_grader_s_feedback(ising_files, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("✔ my_phase_cnn: 1.00 of the points") and out[1].startswith("✔ my_crossing_cnn:")
     assert nb08_ising_phases.CROSSING_L not in (16, 32)      # a size the notebook never trains
+
+
+def test_the_graders_verdict_line_for_a_model_file(digit_file, tmp_path):
+    exercise = EXERCISES["digit_model"]
+    fraction, lines = checks.judge_model_file(exercise, "my_digit_cnn", str(digit_file), 5)
+    assert fraction == 1.0 and lines[0].startswith("✔ my_digit_cnn: 1.00 of the points: accuracy 0.")
+    fraction, lines = checks.judge_model_file(exercise, "my_digit_cnn", str(tmp_path / "none.npz"), 5)
+    assert fraction == 0.0
+    assert lines == [("✘ my_digit_cnn: 0.00 of the points: no model file came back (was the answer "
+                     "cell run, and does the variable hold a trained CNN?)")]

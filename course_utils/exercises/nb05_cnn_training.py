@@ -166,7 +166,7 @@ def score_digit_model(path, X: np.ndarray, y: np.ndarray, what: str) -> tuple[fl
     try:
         model = read_model(path, DIGIT_LIMITS)
     except ModelRejected as error:
-        return 0.0, f"0 points: {error}"
+        return 0.0, str(error)
     accuracy = float(np.mean(predict_in_batches(model, X).argmax(axis=1) == y))
     fraction = fraction_between(accuracy, DIGIT_FLOOR, DIGIT_TARGET)
     count = sum(model.parameter_counts())

@@ -146,7 +146,7 @@ def judge_phase_model(path, seed: int) -> tuple[float, str]:
     try:
         model = read_model(path, PHASE_LIMITS)
     except ModelRejected as error:
-        return 0.0, f"0 points: {error}"
+        return 0.0, str(error)
     X, T = fresh_configurations(PHASE_L, PHASE_TEMPERATURES, 40, seed)
     accuracy = float(np.mean((ordered_probability(model, X) > 0.5) == (T < T_C)))
     return fraction_between(accuracy, PHASE_FLOOR, PHASE_TARGET), (
@@ -163,7 +163,7 @@ def judge_crossing_model(path, seed: int) -> tuple[float, str]:
     try:
         model = read_model(path, CROSSING_LIMITS)
     except ModelRejected as error:
-        return 0.0, f"0 points: {error}"
+        return 0.0, str(error)
     X, T = fresh_configurations(CROSSING_L, CROSSING_TEMPERATURES, 80, seed)
     p = ordered_probability(model, X)
     far = np.isin(T, FAR_FROM_TC)
@@ -174,7 +174,7 @@ def judge_crossing_model(path, seed: int) -> tuple[float, str]:
              f"{CROSSING_L} configurations (Onsager T_c = {T_C:.3f}; full points within "
              f"{CROSSING_TARGET}, none beyond {CROSSING_FLOOR})")
     if accuracy < FAR_ACCURACY:
-        return 0.0, (f"0 points: accuracy {accuracy:.3f} at T = {FAR_FROM_TC[0]} and "
+        return 0.0, (f"accuracy {accuracy:.3f} at T = {FAR_FROM_TC[0]} and "
                      f"{FAR_FROM_TC[1]}, below {FAR_ACCURACY}: the network does not tell the "
                      f"phases apart ({where})")
     fraction = fraction_between(abs(crossing - T_C), CROSSING_FLOOR, CROSSING_TARGET)
