@@ -108,7 +108,7 @@ DIGIT_SPLIT = {"n_train": 3500, "n_val": 500, "n_test": 1000, "seed": 2023}
 DIGIT_LIMITS = ModelLimits(input_shape=(1, 28, 28), outputs=10, max_parameters=20_000,
                            max_bytes=2_000_000)
 DIGIT_TARGET, DIGIT_FLOOR = 0.89, 0.70
-DIGIT_BUDGET_SECONDS = 30.0
+DIGIT_BUDGET_SECONDS = 20.0
 MAX_SHIFT, MAX_DEGREES, NOISE = 2, 15.0, 0.1
 
 

@@ -117,7 +117,7 @@ PHASE_TARGET, PHASE_FLOOR = 0.95, 0.75
 CROSSING_TEMPERATURES = tuple(np.round(np.linspace(1.9, 2.7, 9), 2))
 CROSSING_TARGET, CROSSING_FLOOR = 0.10, 0.25
 FAR_FROM_TC, FAR_ACCURACY = (1.9, 2.7), 0.9
-ISING_BUDGET_SECONDS = 30.0
+ISING_BUDGET_SECONDS = 15.0
 
 
 def fresh_configurations(L: int, temperatures, per_temperature: int, seed: int):
