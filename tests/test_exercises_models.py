@@ -7,6 +7,7 @@ The "student answers" train like the notebooks' solutions, with the same budgets
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,8 @@ from course_utils.exercises._models import (
     read_model,
 )
 from course_utils.ising import T_C, sample_configurations
+
+ROOT = Path(__file__).resolve().parents[1]
 
 MODEL_TOPICS = ("digit_model", "phase_model", "crossing_model")
 
@@ -249,3 +252,36 @@ def test_the_graders_verdict_line_for_a_model_file(digit_file, tmp_path):
     assert fraction == 0.0
     assert lines == [("✘ my_digit_cnn: 0.00 of the points: no model file came back (was the answer "
                      "cell run, and does the variable hold a trained CNN?)")]
+
+
+# ----------------------------------------------------------------------------- through the grader
+def test_notebook_08s_networks_are_graded_end_to_end_in_the_box(tmp_path):
+    """The course's own answers earn every point; an untrained network earns none, with the
+    judge's feedback, through grader.grade_notebook (sandboxed, model files judged outside)."""
+    import copy
+
+    import nbformat
+
+    from course_utils.grading import grader, sandbox
+
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as error:
+        pytest.skip(f"no sandbox here: {error}")
+    path = next(p for p in (ROOT / "notebooks").glob("08_*.ipynb"))
+    course = nbformat.read(path, as_version=4)
+    untrained = copy.deepcopy(course)
+    for cell in untrained.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "my_crossing_cnn":
+            cell.source = ("my_crossing_cnn = small_ising_cnn(12)\n"
+                           "my_crossing_cnn.build((1, 12, 12))   # never trained")
+    for name, notebook in (("right", course), ("untrained", untrained)):
+        nbformat.write(notebook, tmp_path / f"{name}.ipynb")
+    right = grader.grade_notebook(tmp_path / "right.ipynb", course, seed=3)
+    points = {v.answer: (v.points, v.max_points) for v in right.verdicts}
+    assert right.status == "graded" and all(p == m for p, m in points.values()), right.verdicts
+    assert {"my_phase_cnn", "my_crossing_cnn"} <= set(points)
+    wrong = grader.grade_notebook(tmp_path / "untrained.ipynb", course, seed=3)
+    verdict = next(v for v in wrong.verdicts if v.answer == "my_crossing_cnn")
+    assert verdict.points == 0.0 and "does not tell the phases apart" in verdict.lines[0]
+    assert next(v for v in wrong.verdicts if v.answer == "my_phase_cnn").points == 1.0

@@ -12,6 +12,7 @@ from course_utils.exercises._base import (
     same_arrays,
     scheduler_changes,
 )
+from course_utils.homework import buggy_dense_backward, dense_sigmoid_forward  # noqa: F401
 
 
 def _conv_backward_reference(X, kernel, dZ):
@@ -217,27 +218,6 @@ def _conv_backward_strided_cases(rng):
 
 
 # ----------------------------------------------------------------------------- diagnosis: a planted bug
-def dense_sigmoid_forward(X, W, b):
-    """A = sigmoid(X @ W + b): X (N, n_in), W (n_in, nodes), b (nodes,) -> A (N, nodes)."""
-    return 1.0 / (1.0 + np.exp(-(X @ W + b)))
-
-
-def buggy_dense_backward(X, W, b, dA):
-    """The backward pass of dense_sigmoid_forward as a classmate wrote it. It has two bugs:
-    the gradient check finds them (docs/instructor/04_cnn_layers.md names them)."""
-    A = dense_sigmoid_forward(X, W, b)
-    dZ = dA * sigmoid_derivative(A)
-    dW = X.T @ dZ / len(X)
-    db = dZ.sum(axis=0)
-    dX = dZ @ W.T
-    return dX, dW, db
-
-
-def sigmoid_derivative(z):
-    s = 1.0 / (1.0 + np.exp(-z))
-    return s * (1.0 - s)
-
-
 def _dense_backward_reference(X, W, b, dA):
     """(dX, dW, db) of sum(A * dA) by central differences: the gradient check itself."""
     from course_utils.gradcheck import numerical_gradient

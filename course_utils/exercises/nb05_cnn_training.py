@@ -22,6 +22,12 @@ from course_utils.exercises._models import (
     predict_in_batches,
     read_model,
 )
+from course_utils.homework import (
+    FAILING_RUN,
+    RUN_LIMITS,
+    distort_digits,
+    run_configuration,
+)
 
 
 def _parameter_count_reference(input_shape, layers):
@@ -109,30 +115,6 @@ DIGIT_LIMITS = ModelLimits(input_shape=(1, 28, 28), outputs=10, max_parameters=2
                            max_bytes=2_000_000)
 DIGIT_TARGET, DIGIT_FLOOR = 0.89, 0.70
 DIGIT_BUDGET_SECONDS = 20.0
-MAX_SHIFT, MAX_DEGREES, NOISE = 2, 15.0, 0.1
-
-
-def distort_digits(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Each digit shifted, rotated and noised as the grader's held-out digits are.
-
-    X: (N, 1, 28, 28) in [0, 1]. Every image gets its own integer shift (dy, dx) in
-    [-2, 2], rotation in [-15, 15] degrees (about the centre, linear interpolation) and
-    Gaussian noise of standard deviation 0.1; the result is clipped to [0, 1], float32.
-    Use it to augment your training set: the grader draws its own distortions from a seed.
-    """
-    from scipy.ndimage import rotate
-
-    from course_utils.data import shift_images
-
-    X = np.asarray(X, dtype=np.float32)
-    out = np.empty_like(X)
-    shifts = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, size=(len(X), 2))
-    angles = rng.uniform(-MAX_DEGREES, MAX_DEGREES, size=len(X))
-    for n in range(len(X)):
-        turned = rotate(X[n, 0], angles[n], reshape=False, order=1, mode="constant")
-        out[n, 0] = shift_images(turned, int(shifts[n, 0]), int(shifts[n, 1]))
-    out += rng.normal(0.0, NOISE, size=out.shape).astype(np.float32)
-    return np.clip(out, 0.0, 1.0)
 
 
 @functools.lru_cache(maxsize=1)
@@ -190,12 +172,6 @@ EXERCISES += (
 
 
 # ----------------------------------------------------------------------------- diagnosis: a failing run
-# The run a student is asked to repair: a small dense network on 1,000 digits. Three things
-# are wrong, each one the notebook teaches: raw pixel values 0..255 (inputs not scaled), a
-# learning rate past divergence, and validation images drawn from the training images.
-FAILING_RUN = {"divide_pixels_by": 1.0, "eta": 2.0, "epochs": 6, "batches": 20,
-               "validation": "training"}
-RUN_LIMITS = {"epochs": (1, 10), "batches": (1, 50)}   # bound the grader's re-run (seconds)
 RUN_TARGET, RUN_HONEST = 0.80, 0.06
 
 
@@ -215,37 +191,6 @@ def _run_problem(config) -> str | None:
     if config["validation"] not in ("training", "held_out"):
         return f"validation must be 'training' or 'held_out', got {config['validation']!r}"
     return None
-
-
-def run_configuration(config: dict, seed: int) -> dict:
-    """Train the run that `config` describes, on digits chosen by seed; what it measured.
-
-    Returns {"train_loss": per-epoch training cross-entropy, "val_acc": the last validation
-    accuracy the run reports, "unseen_acc": the accuracy on 1,000 digits it never saw}.
-    The data: raw pixels (0..255) of 1,000 training digits; validation: 500 other digits
-    ("held_out") or 500 of the training digits ("training").
-    """
-    from course_utils import CNN, LRELU, Adam, softmax
-    from course_utils.data import load_mnist, onehot
-
-    X, y = load_mnist()
-    order = np.random.default_rng(seed).permutation(len(y))
-    train, held_out, unseen = order[:1000], order[1000:1500], order[1500:2500]
-    validation = train[:500] if config["validation"] == "training" else held_out
-    raw = X * 255.0
-    inputs = raw / float(config["divide_pixels_by"])
-    model = CNN(scheduler=Adam(eta=float(config["eta"]), rho=0.9, rho2=0.999), seed=int(seed) % 2**32)
-    model.add_FlattenLayer()
-    model.add_FullyConnectedLayer(32, LRELU)
-    model.add_OutputLayer(10, softmax)
-    with np.errstate(all="ignore"):
-        scores = model.fit(inputs[train], onehot(y[train], 10), epochs=int(config["epochs"]),
-                           batches=int(config["batches"]), X_val=inputs[validation],
-                           t_val=onehot(y[validation], 10), progress=False)
-        guess = model.predict_proba(inputs[unseen]).argmax(axis=1)
-    return {"train_loss": np.asarray(scores["train_error"], dtype=float),
-            "val_acc": float(np.asarray(scores["val_acc"])[-1]),
-            "unseen_acc": float(np.mean(guess == y[unseen]))}
 
 
 class Rerun(int):
