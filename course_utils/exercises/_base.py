@@ -10,6 +10,10 @@ from typing import Any
 
 import numpy as np
 
+# How an answer is called on a case lives with the probe, which runs in the box where this
+# package (the references) is absent: one definition for both.
+from course_utils.grading.calling import answer_callable, scheduler_changes  # noqa: F401
+
 # A compare function returns None when `got` is right, else a short reason.
 Compare = Callable[[Any, Any], "str | None"]
 
@@ -122,14 +126,6 @@ def same_float(expected, got) -> str | None:
     return None
 
 
-def scheduler_changes(cls, hyper, gradients, reset_and_repeat):
-    """Stack the changes a fresh scheduler returns for a gradient sequence (optionally twice)."""
-    scheduler = cls(**hyper)
-    changes = [np.array(scheduler.update_change(g.copy()), dtype=float) for g in gradients]
-    if reset_and_repeat:
-        scheduler.reset()
-        changes += [np.array(scheduler.update_change(g.copy()), dtype=float) for g in gradients]
-    return np.stack(changes)
 
 
 # ----------------------------------------------------------------------------- exercises
@@ -193,17 +189,6 @@ class Exercise:
         return answer_callable(student, self.kind, dict(self.settings))
 
 
-def answer_callable(student: Any, kind: str, settings: dict) -> Callable:
-    """The function of a case's inputs that the student's answer stands for.
-
-    A scheduler class: the changes it returns; a diagnosis answered with data (a corrected
-    configuration): that data, whatever the case; otherwise the student's function itself.
-    """
-    if kind == "scheduler":
-        return lambda gradients, reset: scheduler_changes(student, settings, gradients, reset)
-    if kind == "diagnosis" and not callable(student):
-        return lambda *case: student
-    return student
 
 
 def no_cases(rng: np.random.Generator) -> list[tuple]:

@@ -16,40 +16,27 @@ from course_utils.homework import buggy_dense_backward, dense_sigmoid_forward  #
 
 
 def _conv_backward_reference(X, kernel, dZ):
-    """Gradients of Z[n, f] = sum_c valid cross-correlation(X[n, c], kernel[c, f]).
+    """Gradients of Z[n, f] = sum_c valid cross-correlation(X[n, c], kernel[c, f]): the
+    readable pair of course_utils.layers (conv_forward, conv_backward), stride 1, no padding.
 
     dX[n, c] = sum_f full convolution(dZ[n, f], kernel[c, f]);
     dkernel[c, f] = sum_n valid cross-correlation(X[n, c], dZ[n, f]).
     """
-    from scipy.signal import convolve2d, correlate2d
+    from course_utils.layers import conv_backward, conv_forward
 
-    N, C = X.shape[:2]
-    F = kernel.shape[1]
-    dX = np.zeros_like(X, dtype=float)
-    dkernel = np.zeros_like(kernel, dtype=float)
-    for n in range(N):
-        for c in range(C):
-            for f in range(F):
-                dX[n, c] += convolve2d(dZ[n, f], kernel[c, f], mode="full")
-                dkernel[c, f] += correlate2d(X[n, c], dZ[n, f], mode="valid")
+    X, kernel = np.asarray(X, dtype=float), np.asarray(kernel, dtype=float)
+    _, cache = conv_forward(X, kernel, np.zeros(kernel.shape[1]), pad="valid")
+    dX, dkernel, _ = conv_backward(np.asarray(dZ, dtype=float), cache)
     return dX, dkernel
 
 
 def _max_pool_backward_reference(X, dA, k):
-    """Route each dA entry to the position of the maximum of its k x k window (stride k)."""
-    N, C, H, W = X.shape
-    out_h, out_w = H // k, W // k
-    windows = X[:, :, : out_h * k, : out_w * k].reshape(N, C, out_h, k, out_w, k)
-    windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, out_h, out_w, k * k)
-    first_max = np.argmax(windows, axis=-1)
-    mask = np.zeros_like(windows, dtype=float)
-    np.put_along_axis(mask, first_max[..., None], 1.0, axis=-1)
-    routed = (mask * dA[..., None]).reshape(N, C, out_h, out_w, k, k)
-    dX = np.zeros_like(X, dtype=float)
-    dX[:, :, : out_h * k, : out_w * k] = routed.transpose(0, 1, 2, 4, 3, 5).reshape(
-        N, C, out_h * k, out_w * k
-    )
-    return dX
+    """Route each dA entry to the first maximum (row by row) of its k x k window (stride k):
+    the readable pair of course_utils.layers (max_pool_forward, max_pool_backward)."""
+    from course_utils.layers import max_pool_backward, max_pool_forward
+
+    _, cache = max_pool_forward(np.asarray(X, dtype=float), k, k, k, k)
+    return max_pool_backward(np.asarray(dA, dtype=float), cache)
 
 
 
@@ -149,10 +136,11 @@ _SCHEDULERS = {"Adam": {"eta": 0.1, "rho": 0.9, "rho2": 0.999}}
 EXERCISES = (
     Exercise("conv_backward", _conv_backward_cases, _conv_backward_reference, same_arrays(),
              ("X", "kernel", "dZ"),
-             references=("Convolution2DLayer", "Convolution2DLayerOPT", "col2im", "correlate2d",
-                         "convolve2d")),
+             references=("Convolution2DLayer", "Convolution2DLayerOPT", "conv_backward",
+                         "col2im", "correlate2d", "convolve2d")),
     Exercise("pool_backward", _pool_backward_cases, _max_pool_backward_reference, same_array(),
-             ("X", "dA", "k"), references=("Pooling2DLayer",)),
+             ("X", "dA", "k"),
+             references=("Pooling2DLayer", "Pooling2DLayerOPT", "max_pool_backward")),
 )
 
 

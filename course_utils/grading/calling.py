@@ -5,8 +5,8 @@ and with a stand-in for `checks` (sandbox.box_package), so the probe cannot impo
 This module is what it uses instead: how an answer of each kind is called on a case, and
 what happened, as plain data. It must never import course_utils.exercises or .checks.
 
-`answer_callable` and `scheduler_changes` behave exactly as course_utils.exercises'
-functions of the same names (tests/test_grading.py compares them).
+course_utils.exercises imports `answer_callable` and `scheduler_changes` from here, so the
+grader's self-checks and the probe call an answer the same way.
 """
 
 from __future__ import annotations
