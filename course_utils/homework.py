@@ -9,12 +9,37 @@ references live), so the notebooks' answer cells may import from here:
   diagnosis exercise, and the run itself (the grader re-runs a repaired configuration with
   it, on digits of its own);
 - `dense_sigmoid_forward` and `buggy_dense_backward`: the dense layer of notebook 04's
-  diagnosis exercise and its backward pass with two planted bugs.
+  diagnosis exercise and its backward pass with two planted bugs;
+- `answer_callable` and `scheduler_changes`: how an answer of each kind is called on a
+  case, the same for the self-checks (course_utils.exercises) and the grader's probe.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+
+
+# ----------------------------------------------------------------------------- answers
+def scheduler_changes(cls: type, hyper: dict, gradients: list, reset_and_repeat: bool) -> np.ndarray:
+    """Stack the changes a fresh scheduler returns for a gradient sequence (optionally twice)."""
+    scheduler = cls(**hyper)
+    changes = [np.array(scheduler.update_change(g.copy()), dtype=float) for g in gradients]
+    if reset_and_repeat:
+        scheduler.reset()
+        changes += [np.array(scheduler.update_change(g.copy()), dtype=float) for g in gradients]
+    return np.stack(changes)
+
+
+def answer_callable(student: Any, kind: str, settings: dict) -> Callable:
+    """The student's function itself, or for a scheduler class the changes it returns."""
+    if kind == "scheduler":
+        return lambda gradients, reset: scheduler_changes(student, settings, gradients, reset)
+    if kind == "diagnosis" and not callable(student):
+        return lambda *case: student     # a fix given as data (a configuration dict)
+    return student
 
 
 # ----------------------------------------------------------------------------- notebook 04

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-# How an answer is called on a case lives with the probe, which runs in the box where this
-# package (the references) is absent: one definition for both.
-from course_utils.grading.calling import answer_callable, scheduler_changes  # noqa: F401
+# How an answer is called on a case: one definition for the self-checks and the grader's
+# probe, in a module the box holds (it has no course_utils.exercises).
+from course_utils.homework import answer_callable, scheduler_changes  # noqa: F401
 
 # A compare function returns None when `got` is right, else a short reason.
 Compare = Callable[[Any, Any], "str | None"]

@@ -5,35 +5,18 @@ and with a stand-in for `checks` (sandbox.box_package), so the probe cannot impo
 This module is what it uses instead: how an answer of each kind is called on a case, and
 what happened, as plain data. It must never import course_utils.exercises or .checks.
 
-course_utils.exercises imports `answer_callable` and `scheduler_changes` from here, so the
-grader's self-checks and the probe call an answer the same way.
+How an answer of each kind is called (`answer_callable`, `scheduler_changes`) is defined in
+course_utils.homework, which the box holds and course_utils.exercises imports as well, so
+the self-checks and the probe call an answer the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-
-def scheduler_changes(cls: type, hyper: dict, gradients: list, reset_and_repeat: bool) -> np.ndarray:
-    """Stack the changes a fresh scheduler returns for a gradient sequence (optionally twice)."""
-    scheduler = cls(**hyper)
-    changes = [np.array(scheduler.update_change(g.copy()), dtype=float) for g in gradients]
-    if reset_and_repeat:
-        scheduler.reset()
-        changes += [np.array(scheduler.update_change(g.copy()), dtype=float) for g in gradients]
-    return np.stack(changes)
-
-
-def answer_callable(student: Any, kind: str, settings: dict) -> Callable:
-    """The student's function itself, or for a scheduler class the changes it returns."""
-    if kind == "scheduler":
-        return lambda gradients, reset: scheduler_changes(student, settings, gradients, reset)
-    if kind == "diagnosis" and not callable(student):
-        return lambda *case: student     # a fix given as data (a configuration dict)
-    return student
+from course_utils.homework import answer_callable, scheduler_changes  # noqa: F401
 
 
 def describe_error(error: BaseException) -> str:
