@@ -23,7 +23,7 @@ verdict is the same every time (the stored notebooks are compared by nbval).
 The cases, the references and the comparisons are data in `course_utils.exercises`,
 which the grader uses too; this module runs them here and says what it found. A check's
 verdict is the student's feedback, never the grade: code in the notebook's kernel could
-replace this very module (see course_utils.grading).
+replace this very module (docs/grading.md says how the grade is made).
 """
 
 from __future__ import annotations
