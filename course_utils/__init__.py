@@ -42,6 +42,7 @@ from .layers import (
     OutputLayer,
     Pooling2DLayer,
 )
+from .layers_1d import Convolution1DLayer, Pooling1DLayer
 from .schedulers import Adagrad, AdagradMomentum, Adam, Constant, Momentum, RMS_prop, Scheduler
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "AdagradMomentum",
     "Adam",
     "Constant",
+    "Convolution1DLayer",
     "Convolution2DLayer",
     "Convolution2DLayerOPT",
     "CostCrossEntropy",
@@ -61,6 +63,7 @@ __all__ = [
     "FullyConnectedLayer",
     "Momentum",
     "OutputLayer",
+    "Pooling1DLayer",
     "Pooling2DLayer",
     "Pooling2DLayerOPT",
     "RMS_prop",

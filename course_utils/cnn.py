@@ -46,10 +46,11 @@ from . import _validation as check
 from . import activations as _activations
 from . import costs as _costs
 from . import model_file
-from ._layer_base import Convolution2DBase
+from ._layer_base import Convolution2DBase, Pooling2DBase
 from .activations import LRELU, sigmoid, softmax
 from .costs import CostCrossEntropy
 from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
+from .layers_1d import Convolution1DLayer, Pooling1DLayer
 from .layers import (
     Convolution2DLayer,
     FlattenLayer,
@@ -156,9 +157,41 @@ class CNN:
         layer_class = Pooling2DLayerOPT if optimized else Pooling2DLayer
         self._append(layer_class(kernel_height, kernel_width, v_stride, h_stride, pooling))
 
+    # -- signals (N, C, L): the one-dimensional layers of course_utils.layers_1d --------
+
+    def add_Convolution1DLayer(
+        self,
+        input_channels: int = 1,
+        feature_maps: int = 1,
+        kernel_size: int = 3,
+        stride: int = 1,
+        pad: str | int = "same",
+        dilation: int = 1,
+        act_func: Callable = LRELU,
+    ) -> None:
+        """Add a Convolution1DLayer for signals (N, C, L): same arguments as the layer
+        (pad "same", "valid" or an int; dilation spreads the kernel's taps apart)."""
+        self._check_can_add("add_Convolution1DLayer", images=True, dimensions=1)
+        previous = [layer for layer in self.layers if isinstance(layer, Convolution1DLayer)]
+        if previous and input_channels != previous[-1].feature_maps:
+            raise ValueError(
+                f"input_channels={input_channels!r} but the previous convolutional layer makes "
+                f"feature_maps={previous[-1].feature_maps}; set input_channels="
+                f"{previous[-1].feature_maps} (each feature map is a channel of the next layer)."
+            )
+        self._append(Convolution1DLayer(
+            input_channels, feature_maps, kernel_size, stride, pad, dilation, act_func,
+            seed=None, reset_weights_independently=False,
+        ))
+
+    def add_Pooling1DLayer(self, kernel_size: int = 2, stride: int = 1, pooling: str = "max") -> None:
+        """Add a Pooling1DLayer ("max" or "average", no padding) for signals (N, C, L)."""
+        self._check_can_add("add_Pooling1DLayer", images=True, dimensions=1)
+        self._append(Pooling1DLayer(kernel_size, stride, pooling))
+
     def add_FlattenLayer(self) -> None:
         """Add the FlattenLayer between the image layers and the dense layers."""
-        self._check_can_add("add_FlattenLayer", images=True)
+        self._check_can_add("add_FlattenLayer", images=True, dimensions=None)
         self._append(FlattenLayer())
 
     def add_FullyConnectedLayer(
@@ -192,8 +225,17 @@ class CNN:
             )
         self._append(layer)
 
-    def _check_can_add(self, method: str, images: bool) -> None:
-        """Architecture mistakes, raised when the layer is added."""
+    def _check_can_add(self, method: str, images: bool, dimensions: int | None = 2) -> None:
+        """Architecture mistakes, raised when the layer is added (dimensions: 1 for the
+        layers of signals, 2 for those of images, None for both; the two do not mix)."""
+        other = _SIGNAL_LAYERS if dimensions == 2 else _IMAGE_LAYERS
+        if images and dimensions and any(isinstance(layer, other) for layer in self.layers):
+            kinds = ("signals (N, C, L)", "images (N, C, H, W)")[:: 1 if dimensions == 2 else -1]
+            raise ValueError(
+                f"{method}(): this model's layers take {kinds[0]}, this one {kinds[1]}; "
+                "use the 1D layers (add_Convolution1DLayer, add_Pooling1DLayer) for signals "
+                "and the 2D ones for images, not both in one model."
+            )
         if self.layers and isinstance(self.layers[-1], OutputLayer):
             raise ValueError(
                 f"{method}(): the model already ends with its output layer; "
@@ -320,12 +362,21 @@ class CNN:
     # ------------------------------------------------------------------
 
     def _check_images(self, X, name: str = "X") -> np.ndarray:
-        """X as a finite float (N, C, H, W) array that fits the architecture."""
-        convs = [layer for layer in self.layers if isinstance(layer, Convolution2DBase)]
+        """X as a finite float (N, C, H, W) array that fits the architecture (or
+        (N, C, L) signals for the 1D layers, and for a model of flatten and dense layers)."""
+        convs = [layer for layer in self.layers
+                 if isinstance(layer, (Convolution2DBase, Convolution1DLayer))]
         # pooling layers before the first conv layer keep the number of channels
         channels = convs[0].input_channels if convs else None
-        X = check.images(X, channels, name, owner="the first convolutional layer")
-        if (
+        owner = "the first convolutional layer"
+        signals = any(isinstance(layer, _SIGNAL_LAYERS) for layer in self.layers) or (
+            np.ndim(X) == 3 and not any(isinstance(layer, _IMAGE_LAYERS) for layer in self.layers)
+        )
+        if signals:
+            X = check.signals(X, channels, name, owner=owner)
+        else:
+            X = check.images(X, channels, name, owner=owner)
+        if not signals and (
             channels is None and X.shape[3] in (1, 3) and X.shape[1] not in (1, 3)
             and (self._input_shape is None or X.shape[1:] != self._input_shape)
         ):
@@ -672,6 +723,11 @@ def forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.nd
     return prediction
 
 
+# the layers of signals (N, C, L) and those of images (N, C, H, W), which do not mix
+_SIGNAL_LAYERS = (Convolution1DLayer, Pooling1DLayer)
+_IMAGE_LAYERS = (Convolution2DBase, Pooling2DBase)
+
+
 class _Diverged(Exception):
     """Raised inside fit when the outputs stop being finite."""
 
@@ -731,6 +787,8 @@ def _accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
 
 
 def _parameter_count(layer: Layer, input_shape: tuple[int, ...]) -> int:
+    if isinstance(layer, Convolution1DLayer):
+        return layer.input_channels * layer.feature_maps * layer.kernel_size + layer.feature_maps
     if isinstance(layer, Convolution2DBase):
         kernel = layer.input_channels * layer.feature_maps * layer.kernel_height * layer.kernel_width
         return kernel + layer.feature_maps

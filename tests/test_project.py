@@ -28,13 +28,17 @@ ALLOWED_IMPORTS = {
     "schedulers": {"_validation"},
     "convolution": {"_validation"},
     "data": {"_validation"},
-    "ising": {"_validation"},  # the sampler of notebook 08 sits with the maths, numpy only
+    "ising": {"_validation"},
+    "signals": {"_validation"},  # chirps in noise and the matched filter (notebook 09)  # the sampler of notebook 08 sits with the maths, numpy only
     "_layer_base": {"_validation", "convolution", "activations"},
     "fast_layers": {"_validation", "convolution", "activations", "_layer_base"},
-    "layers": {"_validation", "convolution", "activations", "_layer_base", "fast_layers"},
-    "model_file": {"activations", "costs", "schedulers", "_layer_base", "layers"},  # CNN's file format
+    "layers_1d": {"_validation", "activations", "_layer_base", "fast_layers"},  # height-1 layers
+    "layers": {"_validation", "convolution", "activations", "_layer_base", "fast_layers",
+               "layers_1d"},
+    "model_file": {"activations", "costs", "schedulers", "_layer_base", "layers",
+                   "layers_1d"},  # CNN's file format
     "cnn": {"_validation", "convolution", "activations", "costs", "schedulers", "_layer_base",
-            "layers", "fast_layers", "parallel", "model_file"},
+            "layers", "layers_1d", "fast_layers", "parallel", "model_file"},
     "receptive_field": {"_validation", "_layer_base", "fast_layers", "layers"},  # layer geometry
 }
 # the plotting, Keras, homework and grading helpers sit on top and may import anything
