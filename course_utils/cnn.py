@@ -639,7 +639,8 @@ class CNN:
             return f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}"
 
         text = "\n".join(
-            [f"Input: images of shape (C, H, W) = {tuple(input_shape)}", line, fmt(rows[0]), line]
+            [f"Input: {'signals of shape (C, L)' if len(input_shape) == 2 else 'images of shape (C, H, W)'}"
+             f" = {tuple(input_shape)}", line, fmt(rows[0]), line]
             + [fmt(row) for row in rows[1:]]
             + [line, f"Total parameters: {total:,}"]
         )
