@@ -300,3 +300,26 @@ def check_crossing_temperature(f: Callable) -> bool:
     T; nan if the curve never crosses).
     """
     return _check(EXERCISES["crossing_temperature"], f)
+
+
+# ============================================================================ notebook 09
+def check_matched_filter(f: Callable) -> bool:
+    """f(x, template) -> the matched filter's output at every valid position of the 1D
+    signal x: z[i] = sum_j x[i + j] template[j] / ||template||, shape (len(x) - len(template) + 1,).
+    """
+    return _check(EXERCISES["matched_filter"], f)
+
+
+def check_receptive_field(f: Callable) -> bool:
+    """f(layers) -> the receptive field (in input samples) of one output of a stack of 1D
+    convolutions, layers a list of (kernel_size, stride, dilation), first layer first.
+    """
+    return _check(EXERCISES["receptive_field"], f)
+
+
+def check_detection_probability(f: Callable) -> bool:
+    """f(noise_scores, signal_scores, false_alarm) -> the share of signal scores strictly
+    above np.quantile(noise_scores, 1 - false_alarm).
+    """
+    return _check(EXERCISES["detection_probability"], f)
+# ============================================================================ end of notebook 09
