@@ -98,7 +98,8 @@ def keras_run(seed, out):
     keras.utils.set_random_seed(seed)
     leaky = keras.layers.LeakyReLU(negative_slope=0.001)
     twin = keras.Sequential([keras.Input((40, 1))] + [
-        keras.layers.Conv1D(32, 5, strides=2, padding="same", activation=leaky) for _ in range(3)
+        keras.layers.Conv1D(32, 5, strides=2, padding="same", activation=leaky,
+                            kernel_initializer="he_normal") for _ in range(3)
     ] + [keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
     twin.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2),
                  loss="categorical_crossentropy", metrics=["accuracy"])
