@@ -13,6 +13,8 @@ The modules, bottom to top (lower ones never import higher ones):
 - ``layers``: convolution, pooling, flatten, dense and output layers, readable (forward
   next to backward)
 - ``fast_layers``: the vectorised layers the CNN trains with (tested equal to ``layers``)
+- ``layers_1d``: convolution and pooling of signals ``(N, C, L)`` (the 2D layers, height 1)
+- ``signals``: chirps in white noise, the matched filter, ROC curves (notebook 09)
 - ``parallel``: the optional two-thread split of fit and the chunked prediction
 - ``cnn``: the CNN model builder and its training loop; ``model_file``: its save/load
 - ``receptive_field``: which input pixels each unit of a conv/pooling layer sees

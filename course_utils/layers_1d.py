@@ -81,12 +81,13 @@ class Convolution1DLayer(Layer):
             "dilation", dilation, "Use dilation=1 for an ordinary convolution, 2 to read every "
             "second sample, ..."
         )
-        self.pad = pad
+        pad_2d = _pad_1d(pad)
+        self.pad = pad if isinstance(pad, str) else int(pad)
         self.act_func = check.function("act_func", act_func)
         self.seed = check.seed_or_none(seed)
         self._conv2d = Convolution2DLayerOPT(
             self.input_channels, self.feature_maps, 1, dilated_extent(self.kernel_size, self.dilation),
-            1, self.stride, _pad_1d(pad), self.act_func, reset_weights_independently=False,
+            1, self.stride, pad_2d, self.act_func, reset_weights_independently=False,
         )
         if reset_weights_independently:
             self.initialise_weights(np.random.default_rng(self.seed))

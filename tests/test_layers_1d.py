@@ -259,6 +259,17 @@ def test_save_and_load_keep_the_1d_layers(tmp_path):
     )
 
 
+def test_an_integer_pad_of_any_integer_type_is_saved(tmp_path):
+    X, t = signal_data()
+    cnn = CNN(cost_func=CostCrossEntropy, seed=0)
+    cnn.add_Convolution1DLayer(1, 2, 3, pad=np.int64(2))
+    cnn.add_FlattenLayer()
+    cnn.add_OutputLayer(2, softmax)
+    cnn.fit(X, t, epochs=1, progress=False)
+    cnn.save(tmp_path / "pad.npz")
+    assert CNN.load(tmp_path / "pad.npz").layers[0].pad == 2
+
+
 def test_flatten_and_dense_layers_take_signals():
     X, t = signal_data()
     dense = CNN(cost_func=CostCrossEntropy, scheduler=Adam(eta=1e-2, rho=0.9, rho2=0.999), seed=0)
