@@ -50,7 +50,6 @@ from ._layer_base import Convolution2DBase, Pooling2DBase
 from .activations import LRELU, sigmoid, softmax
 from .costs import CostCrossEntropy
 from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
-from .layers_1d import Convolution1DLayer, Pooling1DLayer
 from .layers import (
     Convolution2DLayer,
     FlattenLayer,
@@ -59,6 +58,7 @@ from .layers import (
     OutputLayer,
     Pooling2DLayer,
 )
+from .layers_1d import Convolution1DLayer, Pooling1DLayer
 from .parallel import Passes, one_blas_thread
 from .schedulers import Adam, Scheduler
 
@@ -638,9 +638,9 @@ class CNN:
         def fmt(row):
             return f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}"
 
+        what = "signals of shape (C, L)" if len(input_shape) == 2 else "images of shape (C, H, W)"
         text = "\n".join(
-            [f"Input: {'signals of shape (C, L)' if len(input_shape) == 2 else 'images of shape (C, H, W)'}"
-             f" = {tuple(input_shape)}", line, fmt(rows[0]), line]
+            [f"Input: {what} = {tuple(input_shape)}", line, fmt(rows[0]), line]
             + [fmt(row) for row in rows[1:]]
             + [line, f"Total parameters: {total:,}"]
         )

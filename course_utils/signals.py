@@ -105,7 +105,7 @@ def make_chirps(
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 1, length))
     y = np.zeros(n, dtype=np.int64)
-    y[: int(round(signal_fraction * n))] = 1
+    y[: round(signal_fraction * n)] = 1
     rng.shuffle(y)
     snrs = _draw("snr", snr, n, rng)
     f_ends = _draw("f_end", f_end, n, rng)
