@@ -105,15 +105,19 @@ def test_integer_padding_matches_keras_zero_padding_then_valid_conv():
                                rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("size", [5, 6, 7, 28])
-@pytest.mark.parametrize("kernel, dilation", [(1, 1), (2, 1), (3, 1), (4, 1), (3, 2), (2, 3)])
-@pytest.mark.parametrize("stride", [1, 2, 3])
-@pytest.mark.parametrize("pad", ["same", "valid"])
+# (pad, stride, kernel, dilation, size); Keras takes dilation only with stride 1 (it raises
+# ValueError otherwise), and a "valid" kernel must fit
+LENGTH_CASES = [
+    (pad, stride, kernel, dilation, size)
+    for pad in ("same", "valid") for stride in (1, 2, 3)
+    for kernel, dilation in ((1, 1), (2, 1), (3, 1), (4, 1), (3, 2), (2, 3))
+    for size in (5, 6, 7, 28)
+    if (dilation == 1 or stride == 1) and (pad == "same" or dilation * (kernel - 1) + 1 <= size)
+]
+
+
+@pytest.mark.parametrize("pad, stride, kernel, dilation, size", LENGTH_CASES)
 def test_output_lengths_match_keras(pad, stride, kernel, dilation, size):
-    if dilation > 1 and stride > 1:
-        pytest.skip("Keras takes dilation only with stride 1")
-    if pad == "valid" and dilation * (kernel - 1) + 1 > size:
-        pytest.skip("kernel does not fit")
     conv = keras.layers.Conv1D(1, kernel, strides=stride, padding=pad, dilation_rate=dilation)
     expected = conv.compute_output_shape((None, size, 1))[1]
     assert Convolution1DLayer(1, 1, kernel, stride, pad, dilation, seed=0).output_shape((1, size)) \
