@@ -307,3 +307,30 @@ def test_fit_rejects_images_for_a_signal_model():
         cnn.fit(X[:, :, None, :], t, epochs=1, progress=False)
     with pytest.raises(ValueError, match=r"layer 2 \(Convolution1DLayer\).*spans 3 samples"):
         cnn.fit(X[:, :, :2], t, epochs=1, progress=False)
+
+
+def test_two_threads_train_a_1d_model_as_one_does():
+    # fit(parallel=True) works on shallow copies of the layers; a 1D layer's copy needs its
+    # own 2D layer, or the two halves of a batch overwrite each other's saved inputs
+    X, t = signal_data(n=128)
+    one, two = signal_cnn(), signal_cnn()
+    scores_one = one.fit(X, t, epochs=3, batches=1, progress=False)
+    scores_two = two.fit(X, t, epochs=3, batches=1, progress=False, parallel=True)
+    np.testing.assert_allclose(scores_two["train_error"], scores_one["train_error"], rtol=1e-9)
+    np.testing.assert_allclose(two.layers[0].params["kernel"], one.layers[0].params["kernel"],
+                               rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("make", [lambda: Convolution1DLayer(1, 2, 3, seed=0, act_func=LRELU),
+                                  lambda: Pooling1DLayer(3, 2)])
+def test_a_shallow_copy_keeps_its_own_saved_inputs(make):
+    import copy
+
+    rng = np.random.default_rng(12)
+    X1, X2 = rng.normal(size=(2, 1, 11)), rng.normal(size=(3, 1, 11))
+    layer, reference = make(), make()
+    A = layer.forward(X1)
+    copy.copy(layer).forward(X2)   # what the other thread of fit(parallel=True) does
+    R = rng.normal(size=A.shape)
+    reference.forward(X1)
+    np.testing.assert_array_equal(layer.backward(R), reference.backward(R))
