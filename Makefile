@@ -69,12 +69,13 @@ nbval-portable: install
 # Re-execute notebooks in place, top to bottom, outputs stored (all, or NOTEBOOKS=notebooks/04_*.ipynb).
 # nbconvert's own command line; the CoalesceStreamsPreprocessor listed in Exporter.preprocessors
 # runs after the execution and merges the fragments of progress bars into the final bar.
-# Cells tagged raises-exception may raise. The slide layout (tools/slide_layout.py) is then
+# Cells tagged raises-exception may raise. Widget state is not stored: the book and the
+# slides would load the widget manager from a CDN for it (the demos store a GIF instead). The slide layout (tools/slide_layout.py) is then
 # refreshed: how much of a slide a cell fills depends on its outputs.
 NOTEBOOKS ?= notebooks/*.ipynb
 execute: install
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --log-level=WARN \
-	  --ExecutePreprocessor.timeout=1800 \
+	  --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.store_widget_state=False \
 	  --Exporter.preprocessors='["nbconvert.preprocessors.CoalesceStreamsPreprocessor"]' \
 	  $(NOTEBOOKS)
 	$(PY) tools/slide_layout.py $(NOTEBOOKS)

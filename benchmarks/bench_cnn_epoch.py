@@ -201,11 +201,12 @@ def breakdown(cnn: CNN, fit_one_thread) -> None:
     try:
         for index, layer in enumerate(cnn.layers):
             label = f"{index} {type(layer).__name__}"
-            wrap(layer, "_forward", (label, "forward"))
-            wrap(layer, "_backward", (label, "backward"))
+            wrap(layer, "forward", (label, "forward"))
+            wrap(layer, "backward", (label, "backward"))
         for _, _, scheduler in cnn.parameter_schedulers:
             wrap(scheduler, "update_change", "optimiser")
-        wrap(cnn, "_batch_scores", "scores")
+        wrap(cnn, "_batch_error", "scores")
+        wrap(cnn, "_n_right", "scores")
     except AttributeError as error:  # the model's internals changed: no breakdown
         print(f"  (no breakdown: {error})")
         return

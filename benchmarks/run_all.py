@@ -30,7 +30,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # A result line ends in a ratio ("...: 1.12x"), optionally followed by its goal and verdict.
 RATIO = re.compile(r": [\d.,]+x(  \(goal .*)?$")
-SCRIPTS = ["bench_convolve2d.py", "bench_conv_layer.py", "bench_cnn_epoch.py", "bench_memory.py"]
+SCRIPTS = [
+    "bench_convolve2d.py", "bench_conv_layer.py", "bench_cnn_epoch.py", "bench_memory.py",
+    "profile_epoch.py",
+]
 
 
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")

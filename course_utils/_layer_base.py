@@ -1,11 +1,20 @@
 """What the readable layers (layers.py) and the vectorised ones (fast_layers.py) share.
 
-The layer interface (Layer), the activation's backward step, the initial weight scale,
-and for convolution and pooling everything but the maths of forward and backward:
-arguments, shapes, padding, weights, and the checks that run before any work. The
-readable loops live in layers.py, the vectorised ones in fast_layers.py; both build on
-the classes here, so neither module imports the other's layers (layers.py re-exports the
-vectorised ones).
+The maths of every operation is a pair of plain functions, written once in layers.py
+(loops, read beside the lecture) and once in fast_layers.py (im2col, tested equal):
+
+    out, cache = <op>_forward(x, params...)
+    grads      = <op>_backward(dout, cache)
+
+The classes here are the shells around those pairs: they hold the arguments, the
+parameters and gradients, check the input before any work, and keep the cache of the
+last forward pass for backward. A concrete layer names its pairs as class attributes
+(layers.Convolution2DLayer: the readable ones; fast_layers.Convolution2DLayerOPT: the
+vectorised ones), so the two share everything but the maths.
+
+The activations' pair is here too, below both modules: activation_forward/backward
+handle every function (element-wise ones by derivate, any other by autograd);
+fast_layers adds a branch-free LRELU in front of it.
 """
 
 from __future__ import annotations
@@ -18,9 +27,12 @@ from autograd import make_vjp as _autograd_make_vjp
 from . import _validation as check
 from ._validation import finite_array, positive_int
 from .activations import LRELU, RELU, derivate, identity, sigmoid
-from .convolution import conv_output_size, padding_amounts, pool_output_size, unpad_gradient
+from .convolution import conv_output_size, padding_amounts, pool_output_size
 
-__all__ = ["Convolution2DBase", "Layer", "Pooling2DBase", "activation_backward", "init_scale"]
+__all__ = [
+    "Convolution2DBase", "Layer", "Pooling2DBase", "activation_backward", "activation_forward",
+    "init_scale",
+]
 
 Shape = tuple[int, ...]
 
@@ -28,13 +40,20 @@ Shape = tuple[int, ...]
 _ELEMENTWISE = (identity, sigmoid, RELU, LRELU)
 
 
-def activation_backward(act_func: Callable, Z: np.ndarray, dA: np.ndarray) -> np.ndarray:
-    """dZ = dLoss/dZ from dA = dLoss/dA, where A = act_func(Z).
+def activation_forward(Z: np.ndarray, act_func: Callable) -> tuple[np.ndarray, tuple]:
+    """A = act_func(Z), any shape, in Z's dtype. cache = (Z, act_func) for the backward."""
+    return np.asarray(act_func(Z), dtype=Z.dtype), (Z, act_func)
+
+
+def activation_backward(dA: np.ndarray, cache: tuple) -> np.ndarray:
+    """dZ = dLoss/dZ from dA = dLoss/dA, where A = act_func(Z); cache from activation_forward.
 
     For an element-wise activation this is f'(Z) * dA, with f' evaluated at the
-    pre-activation Z. Any other function (softmax, or your own) goes through
-    autograd's vector-Jacobian product, which is exact for every function.
+    pre-activation Z (never at dA: one of the lecture code's bugs). Any other function
+    (softmax, or your own) goes through autograd's vector-Jacobian product, exact for
+    every function.
     """
+    Z, act_func = cache
     if act_func in _ELEMENTWISE:
         dZ = derivate(act_func)(Z) * dA
     else:
@@ -61,12 +80,18 @@ class Layer:
     params, grads : dict[str, ndarray]   trainable arrays and their gradients (same keys)
     output_shape(input_shape) -> shape   shape of one sample after this layer (checks it fits)
     initialise(input_shape, rng)         create the weights for that input (no-op if none)
-    forward(X) -> A, backward(dA) -> dX  see the module docstring
+    forward(X) -> A                      output of the layer; keeps what backward needs
+    backward(dA, input_gradient=True)    dX = dLoss/dX from dA = dLoss/dA; fills grads.
+                                         input_gradient=False may skip dX (returns None):
+                                         the CNN's first layer has nothing below it.
+    Both check their input first (a ValueError saying what to fix); check_input=False
+    skips that, for a caller that checked already (CNN.fit checks its data once).
     """
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.cache = None  # what the last forward pass kept for backward
 
     def output_shape(self, input_shape: Shape) -> Shape:
         raise NotImplementedError
@@ -82,10 +107,12 @@ class Layer:
         """Number of trainable numbers in this layer."""
         return int(sum(p.size for p in self.params.values()))
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray, *, check_input: bool = True) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dA: np.ndarray) -> np.ndarray:
+    def backward(
+        self, dA: np.ndarray, input_gradient: bool = True, *, check_input: bool = True
+    ) -> np.ndarray | None:
         raise NotImplementedError
 
     def _check_dA(self, dA, expected_shape: Shape, dtype) -> np.ndarray:
@@ -97,19 +124,28 @@ class Layer:
             )
         return dA.astype(dtype, copy=False)
 
-    def _require_forward(self, attribute: str) -> None:
-        if getattr(self, attribute, None) is None:
+    def _require_forward(self) -> None:
+        if self.cache is None:
             raise ValueError(
                 f"{type(self).__name__}.backward() called before forward(); "
                 "run forward(X) first (backward needs what forward saw)."
             )
 
 
-
 class Convolution2DBase(Layer):
-    """Arguments, shapes, padding and weights of a convolutional layer (see
-    layers.Convolution2DLayer for the parameters and the maths); subclasses write
-    _forward(X) and _backward(dA)."""
+    """The shell of a convolutional layer: arguments, shapes, weights, checks, and
+    forward/backward through the pairs its subclass names (see layers.Convolution2DLayer
+    for the parameters and the maths).
+
+    conv_forward(X, kernel, bias, v_stride, h_stride, pad) -> (Z, cache)
+    conv_backward(dZ, cache, input_gradient) -> (dX, dkernel, dbias)
+    activation_forward(Z, act_func) -> (A, cache), activation_backward(dA, cache) -> dZ
+    """
+
+    conv_forward: Callable
+    conv_backward: Callable
+    activation_forward = staticmethod(activation_forward)
+    activation_backward = staticmethod(activation_backward)
 
     def __init__(
         self,
@@ -194,26 +230,35 @@ class Convolution2DBase(Layer):
             self.params["bias"].astype(dtype, copy=False),
         )
 
-    # -- forward and backward ---------------------------------------------------
+    # -- forward and backward: the pairs ----------------------------------------
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray, *, check_input: bool = True) -> np.ndarray:
         """A = act_func(cross_correlate(X, kernel) + bias); X (N, C, H, W) -> (N, F, out_h, out_w)."""
-        X = check.images(X, self.input_channels)
-        self.output_shape(X.shape[1:])
-        self._weights(X.dtype)
-        return self._forward(X)
+        if check_input:
+            X = check.images(X, self.input_channels)
+            self.output_shape(X.shape[1:])
+        kernel, bias = self._weights(X.dtype)
+        # let go of the previous batch's cache first: otherwise two im2col buffers, the
+        # largest arrays of a training step, are alive at once
+        self.cache = None
+        Z, conv_cache = self.conv_forward(X, kernel, bias, self.v_stride, self.h_stride, self.pad)
+        A, activation_cache = self.activation_forward(Z, self.act_func)
+        self.cache = (conv_cache, activation_cache, A.shape)
+        return A
 
-    def backward(self, dA: np.ndarray) -> np.ndarray:
-        """dX (N, C, H, W) from dA (N, F, out_h, out_w); fills grads["kernel"], grads["bias"]."""
-        self._require_forward("_Z")
-        return self._backward(self._check_dA(dA, self._Z.shape, self._Z.dtype))
-
-    def _unpad(self, dX_padded: np.ndarray) -> np.ndarray:
-        """Cut the padding off again: zeros are not inputs, so they get no gradient; a
-        wrapped ("circular") pixel passes its gradient on to the pixel it copies."""
-        return unpad_gradient(
-            dX_padded, self._pads, self._X_shape[2:], circular=self.pad == "circular"
-        )
+    def backward(
+        self, dA: np.ndarray, input_gradient: bool = True, *, check_input: bool = True
+    ) -> np.ndarray | None:
+        """dX (N, C, H, W) from dA (N, F, out_h, out_w); fills grads["kernel"], grads["bias"].
+        input_gradient=False skips dX (returns None)."""
+        self._require_forward()
+        conv_cache, activation_cache, output_shape = self.cache
+        if check_input:
+            dA = self._check_dA(dA, output_shape, activation_cache[0].dtype)
+        dZ = self.activation_backward(dA, activation_cache)
+        dX, dkernel, dbias = self.conv_backward(dZ, conv_cache, input_gradient)
+        self.grads = {"kernel": dkernel, "bias": dbias}
+        return dX
 
     def __repr__(self) -> str:
         return (
@@ -224,10 +269,15 @@ class Convolution2DBase(Layer):
         )
 
 
-
 class Pooling2DBase(Layer):
-    """Arguments and shapes of a pooling layer (see layers.Pooling2DLayer for the maths);
-    subclasses write _forward(X), backward(dA) and _backward(dA)."""
+    """The shell of a pooling layer: arguments, shapes, checks, and forward/backward
+    through the pairs its subclass names in `pairs` (see layers.Pooling2DLayer):
+
+    pairs[pooling] = (forward(X, kernel_height, kernel_width, v_stride, h_stride) -> (A, cache),
+                      backward(dA, cache) -> dX)       for pooling "max" and "average"
+    """
+
+    pairs: dict[str, tuple[Callable, Callable]]
 
     def __init__(
         self,
@@ -259,11 +309,32 @@ class Pooling2DBase(Layer):
         out_w = pool_output_size(width, self.kernel_width, self.h_stride)
         return channels, out_h, out_w
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray, *, check_input: bool = True) -> np.ndarray:
         """Pool every window: X (N, C, H, W) -> (N, C, out_h, out_w)."""
-        X = check.images(X)
-        self.output_shape(X.shape[1:])
-        return self._forward(X)
+        if check_input:
+            X = check.images(X)
+            self.output_shape(X.shape[1:])
+        pool_forward, _ = self.pairs[self.pooling]
+        self.cache = None
+        A, pool_cache = pool_forward(
+            X, self.kernel_height, self.kernel_width, self.v_stride, self.h_stride
+        )
+        self.cache = (pool_cache, A.shape, X.dtype)
+        return A
+
+    def backward(
+        self, dA: np.ndarray, input_gradient: bool = True, *, check_input: bool = True
+    ) -> np.ndarray | None:
+        """dX (N, C, H, W) from dA (N, C, out_h, out_w). input_gradient=False returns None
+        (pooling has no parameters: nothing else to compute)."""
+        self._require_forward()
+        pool_cache, output_shape, dtype = self.cache
+        if check_input:
+            dA = self._check_dA(dA, output_shape, dtype)
+        if not input_gradient:
+            return None
+        _, pool_backward = self.pairs[self.pooling]
+        return pool_backward(dA, pool_cache)
 
     def __repr__(self) -> str:
         return (
@@ -271,4 +342,3 @@ class Pooling2DBase(Layer):
             f"kernel_width={self.kernel_width}, v_stride={self.v_stride}, "
             f"h_stride={self.h_stride}, pooling={self.pooling!r})"
         )
-

@@ -18,12 +18,11 @@ What the model promises:
     bit; two models never share a random stream; the global np.random is never touched.
   - Every parameter array (each kernel, each bias, ...) has its own deep copy of its
     scheduler, so Adam's moments of one array never mix with another's.
-  - fit(parallel=True) splits each mini-batch in two halves computed at the same time on
-    two threads, with the gradients combined exactly (course_utils/parallel.py). It pays
-    only on some machines (notebook 06, section 7), so by default batches stay whole.
-  - Each training step is applied atomically: all changes are computed, then all
-    assigned. Ctrl-C (KeyboardInterrupt) stops training with the weights of the last
-    complete step and returns the scores so far.
+  - fit(parallel=True) splits each mini-batch over two threads, the gradients combined
+    exactly (parallel.py); by default batches stay whole.
+  - Each training step is applied atomically (training.py): Ctrl-C (KeyboardInterrupt) or
+    divergence stops training with the weights of the last complete step and returns
+    the scores so far.
   - save()/load() use a plain .npz file (no pickle), written atomically. It holds the
     weights and the training state (scheduler states, random generator), so a loaded
     model continues training bit for bit like the saved one.
@@ -34,19 +33,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import signal
-import sys
-import threading
 from collections.abc import Callable
 
 import numpy as np
-from tqdm import tqdm
 
 from . import _validation as check
-from . import activations as _activations
-from . import costs as _costs
-from . import model_file
-from ._layer_base import Convolution2DBase, Pooling2DBase
+from . import architecture, model_file
 from .activations import LRELU, sigmoid, softmax
 from .costs import CostCrossEntropy
 from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
@@ -59,16 +51,21 @@ from .layers import (
     Pooling2DLayer,
 )
 from .layers_1d import Convolution1DLayer, Pooling1DLayer
-from .parallel import Passes, one_blas_thread
+from .parallel import Passes
 from .schedulers import Adam, Scheduler
+from .training import (
+    SCORE_KEYS,  # noqa: F401  (the keys of fit's scores, as before)
+    Diverged,
+    TrainingRun,
+    can_split_batches,
+    empty_scores,
+    gradient_step,
+)
 
 __all__ = ["CNN"]
 
 #: the lecture's default scheduler; never used directly (each parameter gets a deep copy)
 DEFAULT_SCHEDULER = Adam(eta=1e-4, rho=0.9, rho2=0.999)
-
-SCORE_KEYS = ("train_error", "train_acc", "val_error", "val_acc")
-
 
 class CNN:
     """Convolutional neural network: a stack of layers trained by mini-batch gradient descent.
@@ -106,20 +103,12 @@ class CNN:
         self._input_shape: tuple[int, ...] | None = None  # set when the weights exist
         self._param_schedulers: list[tuple[Layer, str, Scheduler]] = []
 
-    # ------------------------------------------------------------------
-    # Building the architecture
-    # ------------------------------------------------------------------
+    # --- Building the architecture ---
 
     def add_Convolution2DLayer(
-        self,
-        input_channels: int = 1,
-        feature_maps: int = 1,
-        kernel_height: int = 3,
-        kernel_width: int = 3,
-        v_stride: int = 1,
-        h_stride: int = 1,
-        pad: str | int | tuple[int, int] = "same",
-        act_func: Callable = LRELU,
+        self, input_channels: int = 1, feature_maps: int = 1, kernel_height: int = 3,
+        kernel_width: int = 3, v_stride: int = 1, h_stride: int = 1,
+        pad: str | int | tuple[int, int] = "same", act_func: Callable = LRELU,
         optimized: bool = True,
     ) -> None:
         """Add a convolutional layer (Convolution2DLayerOPT, or the readable
@@ -127,14 +116,8 @@ class CNN:
         feature_maps of the previous convolutional layer (pooling keeps the channels).
         pad: "same", "valid", "circular" (periodic boundaries, for lattices on a torus),
         an int or (ph, pw), as in Convolution2DLayer."""
-        self._check_can_add("add_Convolution2DLayer", images=True)
-        previous = [layer for layer in self.layers if isinstance(layer, Convolution2DBase)]
-        if previous and input_channels != previous[-1].feature_maps:
-            raise ValueError(
-                f"input_channels={input_channels!r} but the previous convolutional layer makes "
-                f"feature_maps={previous[-1].feature_maps}; set input_channels="
-                f"{previous[-1].feature_maps} (each feature map is a channel of the next layer)."
-            )
+        architecture.check_can_add(self.layers, "add_Convolution2DLayer", images=True)
+        architecture.check_channels(self.layers, input_channels)
         layer_class = Convolution2DLayerOPT if optimized else Convolution2DLayer
         layer = layer_class(
             input_channels, feature_maps, kernel_height, kernel_width, v_stride, h_stride,
@@ -143,42 +126,24 @@ class CNN:
         self._append(layer)
 
     def add_PoolingLayer(
-        self,
-        kernel_height: int = 2,
-        kernel_width: int = 2,
-        v_stride: int = 1,
-        h_stride: int = 1,
-        pooling: str = "max",
-        optimized: bool = True,
+        self, kernel_height: int = 2, kernel_width: int = 2, v_stride: int = 1,
+        h_stride: int = 1, pooling: str = "max", optimized: bool = True,
     ) -> None:
         """Add a pooling layer ("max" or "average", no padding): Pooling2DLayerOPT, or the
         readable Pooling2DLayer if optimized=False."""
-        self._check_can_add("add_PoolingLayer", images=True)
+        architecture.check_can_add(self.layers, "add_PoolingLayer", images=True)
         layer_class = Pooling2DLayerOPT if optimized else Pooling2DLayer
         self._append(layer_class(kernel_height, kernel_width, v_stride, h_stride, pooling))
 
-    # -- signals (N, C, L): the one-dimensional layers of course_utils.layers_1d --------
-
+    # signals (N, C, L): the one-dimensional layers of course_utils.layers_1d
     def add_Convolution1DLayer(
-        self,
-        input_channels: int = 1,
-        feature_maps: int = 1,
-        kernel_size: int = 3,
-        stride: int = 1,
-        pad: str | int = "same",
-        dilation: int = 1,
-        act_func: Callable = LRELU,
+        self, input_channels: int = 1, feature_maps: int = 1, kernel_size: int = 3,
+        stride: int = 1, pad: str | int = "same", dilation: int = 1, act_func: Callable = LRELU,
     ) -> None:
         """Add a Convolution1DLayer for signals (N, C, L): same arguments as the layer
         (pad "same", "valid" or an int; dilation spreads the kernel's taps apart)."""
-        self._check_can_add("add_Convolution1DLayer", images=True, dimensions=1)
-        previous = [layer for layer in self.layers if isinstance(layer, Convolution1DLayer)]
-        if previous and input_channels != previous[-1].feature_maps:
-            raise ValueError(
-                f"input_channels={input_channels!r} but the previous convolutional layer makes "
-                f"feature_maps={previous[-1].feature_maps}; set input_channels="
-                f"{previous[-1].feature_maps} (each feature map is a channel of the next layer)."
-            )
+        architecture.check_can_add(self.layers, "add_Convolution1DLayer", True, dimensions=1)
+        architecture.check_channels(self.layers, input_channels)
         self._append(Convolution1DLayer(
             input_channels, feature_maps, kernel_size, stride, pad, dilation, act_func,
             seed=None, reset_weights_independently=False,
@@ -186,19 +151,19 @@ class CNN:
 
     def add_Pooling1DLayer(self, kernel_size: int = 2, stride: int = 1, pooling: str = "max") -> None:
         """Add a Pooling1DLayer ("max" or "average", no padding) for signals (N, C, L)."""
-        self._check_can_add("add_Pooling1DLayer", images=True, dimensions=1)
+        architecture.check_can_add(self.layers, "add_Pooling1DLayer", images=True, dimensions=1)
         self._append(Pooling1DLayer(kernel_size, stride, pooling))
 
     def add_FlattenLayer(self) -> None:
-        """Add the FlattenLayer between the image layers and the dense layers."""
-        self._check_can_add("add_FlattenLayer", images=True, dimensions=None)
+        """Add the FlattenLayer between the image (or signal) layers and the dense layers."""
+        architecture.check_can_add(self.layers, "add_FlattenLayer", images=True, dimensions=None)
         self._append(FlattenLayer())
 
     def add_FullyConnectedLayer(
         self, nodes: int, act_func: Callable = LRELU, scheduler: Scheduler | None = None
     ) -> None:
         """Add a dense hidden layer; scheduler=None uses the model's scheduler."""
-        self._check_can_add("add_FullyConnectedLayer", images=False)
+        architecture.check_can_add(self.layers, "add_FullyConnectedLayer", images=False)
         if scheduler is not None:
             check.scheduler("scheduler", scheduler)
         self._append(FullyConnectedLayer(nodes, act_func, copy.deepcopy(scheduler)))
@@ -208,7 +173,7 @@ class CNN:
     ) -> None:
         """Add the output layer (last layer): nodes = number of classes for softmax,
         1 for binary classification with sigmoid + CostLogReg, outputs for regression."""
-        self._check_can_add("add_OutputLayer", images=False)
+        architecture.check_can_add(self.layers, "add_OutputLayer", images=False)
         if scheduler is not None:
             check.scheduler("scheduler", scheduler)
         layer = OutputLayer(nodes, output_func, self.cost_func, copy.deepcopy(scheduler))
@@ -224,38 +189,6 @@ class CNN:
                 "softmax outputs with CostCrossEntropy."
             )
         self._append(layer)
-
-    def _check_can_add(self, method: str, images: bool, dimensions: int | None = 2) -> None:
-        """Architecture mistakes, raised when the layer is added (dimensions: 1 for the
-        layers of signals, 2 for those of images, None for both; the two do not mix)."""
-        other = _SIGNAL_LAYERS if dimensions == 2 else _IMAGE_LAYERS
-        if images and dimensions and any(isinstance(layer, other) for layer in self.layers):
-            kinds = ("signals (N, C, L)", "images (N, C, H, W)")[:: 1 if dimensions == 2 else -1]
-            raise ValueError(
-                f"{method}(): this model's layers take {kinds[0]}, this one {kinds[1]}; "
-                "use the 1D layers (add_Convolution1DLayer, add_Pooling1DLayer) for signals "
-                "and the 2D ones for images, not both in one model."
-            )
-        if self.layers and isinstance(self.layers[-1], OutputLayer):
-            raise ValueError(
-                f"{method}(): the model already ends with its output layer; "
-                "add_OutputLayer() must be called last."
-            )
-        last = self.layers[-1] if self.layers else None
-        flat = isinstance(last, (FlattenLayer, FullyConnectedLayer))
-        if images and flat:
-            what = "a FlattenLayer" if method == "add_FlattenLayer" else "an image layer"
-            raise ValueError(
-                f"{method}(): cannot add {what} after {type(last).__name__}: the data is "
-                "already flat (N, features). Add convolution and pooling layers before "
-                "add_FlattenLayer(), and flatten only once."
-            )
-        if not images and not flat:
-            before = f"after {type(last).__name__}" if last else "as the first layer"
-            raise ValueError(
-                f"{method}(): a dense layer needs flat input (N, features), but it would come "
-                f"{before}, which gives images (N, C, H, W); call add_FlattenLayer() first."
-            )
 
     def _append(self, layer: Layer) -> None:
         self.layers.append(layer)
@@ -274,9 +207,7 @@ class CNN:
         """"multi-class" (softmax), "binary" (sigmoid) or "regression"; None before add_OutputLayer."""
         return self.output_layer.pred_format if self.output_layer else None
 
-    # ------------------------------------------------------------------
-    # Shapes and weights
-    # ------------------------------------------------------------------
+    # --- Shapes and weights ---
 
     def output_shapes(
         self, input_shape: tuple[int, int, int] | None = None
@@ -289,14 +220,9 @@ class CNN:
         Example: conv 3x3 "same" with 8 maps, 2x2 pooling with stride 2, flatten on (1, 28, 28):
         [(8, 28, 28), (8, 14, 14), (1568,)].
         """
-        shapes, shape = [], self._resolve_input_shape("output_shapes", input_shape)
-        for index, layer in enumerate(self.layers):
-            try:
-                shape = layer.output_shape(shape)
-            except ValueError as error:
-                raise ValueError(f"layer {index} ({type(layer).__name__}): {error}") from None
-            shapes.append(shape)
-        return shapes
+        return architecture.output_shapes(
+            self.layers, self._resolve_input_shape("output_shapes", input_shape)
+        )
 
     def parameter_counts(self, input_shape: tuple[int, int, int] | None = None) -> list[int]:
         """Number of trainable parameters of each layer, in order, for images of shape (C, H, W).
@@ -306,9 +232,9 @@ class CNN:
         depends on the image size; pooling and flattening have none. input_shape defaults to
         the shape the model was fitted on; the weights need not exist yet.
         """
-        input_shape = self._resolve_input_shape("parameter_counts", input_shape)
-        inputs = [input_shape, *self.output_shapes(input_shape)[:-1]]
-        return [_parameter_count(layer, shape) for layer, shape in zip(self.layers, inputs)]
+        return architecture.parameter_counts(
+            self.layers, self._resolve_input_shape("parameter_counts", input_shape)
+        )
 
     def _resolve_input_shape(
         self, method: str, input_shape: tuple[int, ...] | None
@@ -357,58 +283,8 @@ class CNN:
     def random_state(self, state: dict) -> None:
         self._rng.bit_generator.state = state
 
-    # ------------------------------------------------------------------
-    # Checking data
-    # ------------------------------------------------------------------
-
     def _check_images(self, X, name: str = "X") -> np.ndarray:
-        """X as a finite float (N, C, H, W) array that fits the architecture (or
-        (N, C, L) signals for the 1D layers, and for a model of flatten and dense layers)."""
-        convs = [layer for layer in self.layers
-                 if isinstance(layer, (Convolution2DBase, Convolution1DLayer))]
-        # pooling layers before the first conv layer keep the number of channels
-        channels = convs[0].input_channels if convs else None
-        owner = "the first convolutional layer"
-        signals = any(isinstance(layer, _SIGNAL_LAYERS) for layer in self.layers) or (
-            np.ndim(X) == 3 and not any(isinstance(layer, _IMAGE_LAYERS) for layer in self.layers)
-        )
-        if signals:
-            X = check.signals(X, channels, name, owner=owner)
-        else:
-            X = check.images(X, channels, name, owner=owner)
-        if not signals and (
-            channels is None and X.shape[3] in (1, 3) and X.shape[1] not in (1, 3)
-            and (self._input_shape is None or X.shape[1:] != self._input_shape)
-        ):
-            # no conv layer fixes the channels, but 1 or 3 on the last axis and something
-            # else on axis 1 is almost surely grey or RGB images stored channels last
-            raise ValueError(
-                f"{name} has {X.shape[3]} channel(s) on the last axis and {X.shape[1]} on "
-                f"axis 1; {check.channels_last_hint(X.shape, name)}."
-            )
-        if self._input_shape is not None and X.shape[1:] != self._input_shape:
-            raise ValueError(
-                f"{name} has images of shape {X.shape[1:]} but this model's weights were made "
-                f"for images of shape (C, H, W) = {self._input_shape}; resize the images or "
-                "build a new CNN."
-            )
-        self.output_shapes(X.shape[1:])
-        return X
-
-    def _check_data(self, X, t, X_val, t_val):
-        """X, t, X_val, t_val checked against the architecture and each other."""
-        X = self._check_images(X, "X")
-        t = check.targets(t, X.shape[0], self.output_layer.nodes, "t", "X")
-        check.validation_pair(X_val, t_val)
-        if X_val is not None:
-            X_val = self._check_images(X_val, "X_val")
-            if X_val.shape[1:] != X.shape[1:]:
-                raise ValueError(
-                    f"X_val has images of shape {X_val.shape[1:]} but X has {X.shape[1:]} "
-                    "(C, H, W); validation images must have the shape of the training images."
-                )
-            t_val = check.targets(t_val, X_val.shape[0], self.output_layer.nodes, "t_val", "X_val")
-        return X, t, X_val, t_val
+        return architecture.check_images(self.layers, X, name, self._input_shape)
 
     def _require_output_layer(self, method: str) -> None:
         if self.output_layer is None:
@@ -425,26 +301,17 @@ class CNN:
                 "(or CNN.load a saved model)."
             )
 
-    # ------------------------------------------------------------------
-    # Training
-    # ------------------------------------------------------------------
+    # --- Training ---
 
     def fit(
-        self,
-        X: np.ndarray,
-        t: np.ndarray,
-        epochs: int = 100,
-        lam: float = 0,
-        batches: int = 1,
-        X_val: np.ndarray | None = None,
-        t_val: np.ndarray | None = None,
-        *,
-        progress: bool = True,
-        parallel: bool = False,
+        self, X: np.ndarray, t: np.ndarray, epochs: int = 100, lam: float = 0, batches: int = 1,
+        X_val: np.ndarray | None = None, t_val: np.ndarray | None = None, *,
+        progress: bool = True, parallel: bool = False,
     ) -> dict[str, np.ndarray]:
         """Train for `epochs` passes over (X, t), each split into `batches` shuffled mini-batches.
 
-        X : (N, C, H, W) images; t : (N, output nodes) targets (one-hot for classes).
+        X : (N, C, H, W) images, or (N, C, L) signals for the 1D layers;
+            t : (N, output nodes) targets (one-hot for classes).
         lam : L2 regularisation: each step uses grad + lam * weights for kernels and dense
             weights (not biases), i.e. minimises cost + lam/2 * sum(weights**2).
             The reported errors are the cost alone, without this penalty.
@@ -480,117 +347,54 @@ class CNN:
                 if np.isnan(scores["train_error"][-1]):
                     break      # interrupted (or diverged: see the printed message)
         """
-        # --- check everything before changing anything ---
+        # check everything before changing anything
         self._require_output_layer("fit")
-        X, t, X_val, t_val = self._check_data(X, t, X_val, t_val)
+        X, t, X_val, t_val = architecture.check_data(self.layers, X, t, X_val, t_val,
+                                                     self._input_shape)
         epochs, batches = check.fit_settings(epochs, batches, X.shape[0], lam, progress, parallel)
         if self._input_shape is None:
             self.build(X.shape[1:])
         t = t.astype(X.dtype, copy=False)
-
-        scores = {key: np.full(epochs, np.nan) for key in SCORE_KEYS}
-        bar = tqdm(range(epochs), desc="fit", unit="epoch", file=sys.stderr, disable=not progress)
-        # the one hook for threads: passes run on this thread, or split over two
-        passes = Passes(self.layers, split=bool(parallel) and self._can_split_batches())
-        epoch = 0
-        try:
-            # overflow is detected by _step (training stops with a message), not warned about
-            with one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-                    _DeferKeyboardInterrupt() as ctrl_c:
-                for epoch in bar:
-                    order = self._rng.permutation(X.shape[0])
-                    error_sum, correct = 0.0, 0
-                    for indices in np.array_split(order, batches):
-                        X_batch, t_batch = X[indices], t[indices]
-                        prediction = self._step(X_batch, t_batch, lam, passes, ctrl_c)
-                        batch_error, batch_correct = self._batch_scores(prediction, t_batch)
-                        error_sum += batch_error
-                        correct += batch_correct
-                    scores["train_error"][epoch] = error_sum / X.shape[0]
-                    if self.pred_format != "regression":
-                        scores["train_acc"][epoch] = correct / X.shape[0]
-                    if X_val is not None:
-                        self._score_validation(scores, epoch, passes.forward(forward, X_val), t_val)
-                    bar.set_postfix(
-                        {key: f"{scores[key][epoch]:.4g}" for key in SCORE_KEYS
-                         if not np.isnan(scores[key][epoch])},
-                        refresh=False,
-                    )
-        except KeyboardInterrupt:
-            print(
-                f"fit interrupted in epoch {epoch + 1}/{epochs}: keeping the weights of the last "
-                "complete step; scores of unfinished epochs are NaN."
-            )
-        except _Diverged:
-            print(
-                f"fit stopped in epoch {epoch + 1}/{epochs}: outputs or gradients became NaN or "
-                "infinite (training diverged); keeping the last finite weights. Try a smaller eta."
-            )
-        finally:
-            bar.close()
-            passes.close()
+        scores = empty_scores(epochs)
+        # passes run on this thread, or split over two (parallel.py)
+        split = bool(parallel) and can_split_batches(self.cost_func, self.layers)
+        passes = Passes(self.layers, split=split)
+        # one BLAS thread, Ctrl-C between steps only, a message if training diverges
+        with TrainingRun(epochs, progress) as run, contextlib.closing(passes):
+            for epoch in run.epochs():
+                error_sum, n_right = 0.0, 0
+                for batch in np.array_split(self._rng.permutation(X.shape[0]), batches):
+                    X_batch, t_batch = X[batch], t[batch]
+                    # forward, then backward from the cost: fills every layer's grads
+                    prediction = passes.forward_backward(forward_backward, X_batch, t_batch)
+                    with run.atomic():  # update: all parameters or none
+                        gradient_step(self._param_schedulers, lam)
+                    error_sum += self._batch_error(prediction, t_batch)
+                    n_right += self._n_right(prediction, t_batch)
+                scores["train_error"][epoch] = error_sum / X.shape[0]
+                if self.pred_format != "regression":
+                    scores["train_acc"][epoch] = n_right / X.shape[0]
+                if X_val is not None:  # validation, with the weights at the end of the epoch
+                    self._score_validation(scores, epoch, passes.forward(forward, X_val), t_val)
+                run.show(scores, epoch)
         return scores
 
-    def _can_split_batches(self) -> bool:
-        """Whether a mini-batch's gradient is exactly the size-weighted mean of its halves'.
+    def _batch_error(self, prediction: np.ndarray, targets: np.ndarray) -> float:
+        """The cost of one batch times its images (summed into the epoch's training error)."""
+        return float(self.cost_func(targets)(prediction)) * targets.shape[0]
 
-        True when the cost is a mean over images (every cost of course_utils.costs) and every
-        layer treats images independently (the functions of course_utils.activations). A
-        function of your own might mix the images of a batch, so then batches stay whole.
-        """
-        functions = [getattr(layer, "act_func", None) for layer in self.layers]
-        return _function_lives_in(self.cost_func, _costs) and all(
-            func is None or _function_lives_in(func, _activations) for func in functions
-        )
-
-    def _step(self, X_batch: np.ndarray, t_batch: np.ndarray, lam: float, passes: Passes,
-              ctrl_c: _DeferKeyboardInterrupt):
-        """One gradient-descent step on one mini-batch, applied atomically.
-
-        Returns the batch's prediction, made with the weights before the step (for the
-        epoch's training scores).
-        """
-        prediction = passes.forward_backward(forward_backward, X_batch, t_batch)
-        # Compute every change first, then assign them all. Ctrl-C during this block is
-        # held back until the end, so the weights never mix two steps.
-        with ctrl_c.held():
-            # A non-finite gradient gives a non-finite change, and finite gradients can
-            # too (lam * weights or a scheduler's sums overflowing): so the changes alone
-            # are checked, after the schedulers have taken their step. A shallow copy of
-            # each scheduler's attributes is a full snapshot (about a microsecond): the
-            # schedulers bind new state arrays, never modify them in place.
-            snapshots = [vars(scheduler).copy() for _, _, scheduler in self._param_schedulers]
-            changes = []
-            for layer, key, scheduler in self._param_schedulers:
-                gradient = layer.grads[key]
-                if lam and key in ("kernel", "weights"):
-                    gradient = gradient + lam * layer.params[key]
-                changes.append(scheduler.update_change(gradient))
-            if not all(np.isfinite(change).all() for change in changes):
-                for (_, _, scheduler), snapshot in zip(self._param_schedulers, snapshots):
-                    vars(scheduler).clear()
-                    vars(scheduler).update(snapshot)
-                raise _Diverged
-            for (layer, key, _), change in zip(self._param_schedulers, changes):
-                layer.params[key] = layer.params[key] - change
-        return prediction
-
-    def _batch_scores(self, prediction: np.ndarray, targets: np.ndarray) -> tuple[float, int]:
-        """(cost * images, images predicted right) of one batch, summed into the epoch's
-        training scores; 0 right for regression, which has no accuracy."""
-        error = float(self.cost_func(targets)(prediction)) * targets.shape[0]
+    def _n_right(self, prediction: np.ndarray, targets: np.ndarray) -> int:
+        """Images of one batch predicted right (0 for regression, which has no accuracy)."""
         if self.pred_format == "regression":
-            return error, 0
-        return error, _n_right(self._to_prediction(prediction), targets)
+            return 0
+        return _n_right(self._to_prediction(prediction), targets)
 
     def _score_validation(self, scores, epoch, proba, t_val) -> None:
         scores["val_error"][epoch] = float(self.cost_func(t_val)(proba))
         if self.pred_format != "regression":
             scores["val_acc"][epoch] = _accuracy(self._to_prediction(proba), t_val)
 
-    # ------------------------------------------------------------------
-    # Prediction
-    # ------------------------------------------------------------------
+    # --- Prediction ---
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Raw outputs of the output layer, (N, nodes): probabilities for softmax/sigmoid."""
@@ -613,9 +417,7 @@ class CNN:
             return (proba > threshold).astype(proba.dtype)
         return proba
 
-    # ------------------------------------------------------------------
-    # Summary
-    # ------------------------------------------------------------------
+    # --- Summary ---
 
     def summary(self, input_shape: tuple[int, int, int] | None = None) -> str:
         """Print and return a table: each layer, its output shape, its parameter count, total.
@@ -625,36 +427,18 @@ class CNN:
         input_shape: (C, H, W) of one image; defaults to the shape the model was fitted on.
         The rows are output_shapes(input_shape) and parameter_counts(input_shape).
         """
-        input_shape = self._resolve_input_shape("summary", input_shape)
-        counts = self.parameter_counts(input_shape)
-        rows = [("Layer", "Output shape", "Parameters")] + [
-            (type(layer).__name__, str(shape), f"{count:,}")
-            for layer, shape, count in zip(self.layers, self.output_shapes(input_shape), counts)
-        ]
-        total = sum(counts)
-        widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        line = "-" * (sum(widths) + 4)
-
-        def fmt(row):
-            return f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}"
-
-        what = "signals of shape (C, L)" if len(input_shape) == 2 else "images of shape (C, H, W)"
-        text = "\n".join(
-            [f"Input: {what} = {tuple(input_shape)}", line, fmt(rows[0]), line]
-            + [fmt(row) for row in rows[1:]]
-            + [line, f"Total parameters: {total:,}"]
+        text = architecture.summary_table(
+            self.layers, self._resolve_input_shape("summary", input_shape)
         )
         print(text)
-        return SummaryText(text)
+        return text
 
     def count_params(self, input_shape: tuple[int, int, int] | None = None) -> int:
         """Total number of trainable parameters (as Keras' model.count_params()): the sum of
         parameter_counts(input_shape)."""
         return sum(self.parameter_counts(self._resolve_input_shape("count_params", input_shape)))
 
-    # ------------------------------------------------------------------
-    # Saving and loading (the file format: course_utils/model_file.py)
-    # ------------------------------------------------------------------
+    # --- Saving and loading (the file format: course_utils/model_file.py) ---
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the architecture (JSON) and all weights to the .npz file `path`, atomically.
@@ -677,104 +461,28 @@ class CNN:
         return model_file.load(cls, path)
 
 
-# ---------------------------------------------------------------------------
-# Helpers
-# ---------------------------------------------------------------------------
-
-
-class SummaryText(str):
-    """The text of CNN.summary(): a str that shows as the plain table, not an escaped string.
-
-    summary() has already printed the table, so as the last expression of a notebook
-    cell it displays nothing more (_ipython_display_), and repr() is the table itself.
-    """
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _ipython_display_(self) -> None:
-        pass
+# --- The passes: what the threads of parallel.Passes run ---
 
 
 def forward(layers: list[Layer], X: np.ndarray) -> np.ndarray:
     """Output of the last of `layers` for the images X (a forward pass, nothing else)."""
     for layer in layers:
-        X = layer._forward(X)
+        X = layer.forward(X, check_input=False)  # fit and predict checked X already
     return X
 
 
 def forward_backward(layers: list[Layer], X: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Forward pass of X through `layers`, then backpropagation from the targets t: fills
-    every layer's grads and returns the prediction. _Diverged if the prediction is not finite."""
+    every layer's grads and returns the prediction. Diverged if the prediction is not finite."""
     prediction = forward(layers, X)
     if not np.isfinite(prediction).all():
-        raise _Diverged
-    delta = layers[-1]._backward(t)  # the output layer starts from the cost
-    # The deltas are not checked one by one (a full pass over each, ~3% of an epoch): a
-    # NaN or inf in a delta makes the gradients of the next layer with parameters NaN
-    # or inf too (inf * 0 is NaN), and CNN._step checks those before any change.
-    for index in range(len(layers) - 2, -1, -1):
-        layer = layers[index]
-        if index == 0 and isinstance(layer, Convolution2DLayerOPT):
-            # Nothing lies below the first layer, so its input gradient would be thrown
-            # away: skip it (kh*kw matrix products and their scatter-add per step).
-            layer._backward(delta, input_gradient=False)
-        else:
-            delta = layer._backward(delta)
+        raise Diverged
+    delta = t  # the output layer starts from the cost
+    for layer in reversed(layers[1:]):
+        delta = layer.backward(delta, check_input=False)
+    # nothing lies below the first layer: its input gradient would be thrown away
+    layers[0].backward(delta, input_gradient=False, check_input=False)
     return prediction
-
-
-# the layers of signals (N, C, L) and those of images (N, C, H, W), which do not mix
-_SIGNAL_LAYERS = (Convolution1DLayer, Pooling1DLayer)
-_IMAGE_LAYERS = (Convolution2DBase, Pooling2DBase)
-
-
-class _Diverged(Exception):
-    """Raised inside fit when the outputs stop being finite."""
-
-
-class _DeferKeyboardInterrupt:
-    """Ctrl-C (SIGINT) for a whole fit: KeyboardInterrupt as usual, except inside
-    `with guard.held():`, where it is held back and raised at the end of that block.
-
-    Only where Ctrl-C would raise KeyboardInterrupt anyway: in the main thread (where Python
-    delivers signals) with Python's default handler installed. A SIGINT the parent process
-    chose to ignore (a job started in the background, nohup) stays ignored, and a handler
-    of your own stays in charge; elsewhere this is a no-op. The handler is put in place
-    once per fit, not once per step (two system calls less per step).
-    """
-
-    def __enter__(self):
-        self.interrupted = self.holding = False
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                    self.previous = signal.signal(signal.SIGINT, self._remember)
-            except (ValueError, OSError):  # e.g. embedded interpreters
-                self.previous = None
-        return self
-
-    def _remember(self, signum, frame):
-        if not self.holding:
-            raise KeyboardInterrupt  # what Python's default handler does
-        self.interrupted = True
-
-    @contextlib.contextmanager
-    def held(self):
-        self.holding = True
-        try:
-            yield
-        finally:
-            self.holding = False
-        if self.interrupted:
-            self.interrupted = False
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc_info):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        return False
 
 
 def _n_right(prediction: np.ndarray, target: np.ndarray) -> int:
@@ -785,20 +493,3 @@ def _n_right(prediction: np.ndarray, target: np.ndarray) -> int:
 def _accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
     """Fraction of rows (images) predicted exactly right."""
     return _n_right(prediction, target) / target.shape[0]
-
-
-def _parameter_count(layer: Layer, input_shape: tuple[int, ...]) -> int:
-    if isinstance(layer, Convolution1DLayer):
-        return layer.input_channels * layer.feature_maps * layer.kernel_size + layer.feature_maps
-    if isinstance(layer, Convolution2DBase):
-        kernel = layer.input_channels * layer.feature_maps * layer.kernel_height * layer.kernel_width
-        return kernel + layer.feature_maps
-    if isinstance(layer, FullyConnectedLayer):
-        return int(input_shape[0]) * layer.nodes + layer.nodes
-    return 0
-
-
-def _function_lives_in(func: Callable, module) -> bool:
-    """Whether func is one of the public functions of `module` (looked up by name)."""
-    name = getattr(func, "__name__", None)
-    return name in getattr(module, "__all__", ()) and getattr(module, name) is func

@@ -3,9 +3,12 @@
 Read top to bottom:
   conv_output_size, pool_output_size, same_padding   the arithmetic (notebook 03)
   padding_amounts, pad_input, unpad_gradient, im2col, col2im   batches (N, C, H, W) for the layers
-  toeplitz_matrix, conv2d_matrix                     convolution as a matrix (notebook 02)
-  separable_factors                                  rank-1 kernels = outer(column, row)
   convolve2d, cross_correlate2d                      one image, five methods (notebooks 01, 06)
+
+Also importable from here: toeplitz_matrix, conv2d_matrix (convolution as a matrix,
+notebook 02; in toeplitz.py) and separable_factors (rank-1 kernels = outer(column, row);
+with the fast methods of convolve2d and the cost model of method="auto" in
+convolve_methods.py).
 
 Conventions: images are (H, W), batches (N, C, H, W); "convolution" flips the
 kernel, "cross-correlation" (what CNN layers compute) does not.
@@ -15,9 +18,26 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.fft import next_fast_len
 
 from ._validation import finite_array, non_negative_int, pad_spec, positive_int
+
+# the fast methods of convolve2d and the cost model of method="auto" live apart:
+from .convolve_methods import (
+    choose_method,
+    convolve_direct,
+    convolve_fft,
+    convolve_separable,
+    padded_region,
+    rank_one_tol,
+    separable_factors,
+)
+from .toeplitz import conv2d_matrix, toeplitz_matrix  # convolution as a matrix (notebook 02)
+
+__all__ = [
+    "col2im", "conv2d_matrix", "conv_output_size", "convolve2d", "cross_correlate2d", "im2col",
+    "pad_input", "padding_amounts", "pool_output_size", "same_padding", "separable_factors",
+    "toeplitz_matrix", "unfold_windows", "unpad_gradient",
+]
 
 
 def conv_output_size(i: int, k: int, s: int = 1, p: int = 0) -> int:
@@ -320,153 +340,11 @@ def _positions(name: str, size: int, k: int, stride: int, shape: tuple) -> int:
 
 
 # ---------------------------------------------------------------------------
-# Convolution as a matrix: Toeplitz and doubly block-Toeplitz
-# ---------------------------------------------------------------------------
-
-
-def toeplitz_matrix(w: np.ndarray, n: int) -> np.ndarray:
-    """Matrix T of the full 1D convolution with `w`, so that T @ x == np.convolve(w, x).
-
-    Parameters
-    ----------
-    w : array_like, shape (m,)
-        Filter (for polynomials: the coefficients alpha_0 ... alpha_{m-1}).
-    n : int
-        Length of the vectors x it will multiply.
-
-    Returns
-    -------
-    T : ndarray, shape (n + m - 1, n)
-        T[i, j] = w[i - j] when 0 <= i - j < m, else 0: every column is w shifted
-        down by one more row, so each descending diagonal is constant (Toeplitz).
-        With x the coefficients of a second polynomial, T @ x holds the
-        coefficients of the product: delta_i = sum_k w_k x_{i-k}.
-    """
-    w = finite_array("w", w, ndim=1, layout="(a 1D filter)")
-    if w.size == 0:
-        raise ValueError("w must hold at least one coefficient, got an empty array.")
-    n = positive_int("n", n)
-    m = w.size
-    T = np.zeros((n + m - 1, n), dtype=w.dtype)
-    for j in range(n):
-        T[j : j + m, j] = w
-    return T
-
-
-def conv2d_matrix(kernel: np.ndarray, input_shape: tuple[int, int]) -> np.ndarray:
-    """Matrix W' of the valid 2D cross-correlation: W' @ X.ravel() == correlate(X, kernel).ravel().
-
-    Parameters
-    ----------
-    kernel : array_like, shape (kh, kw)
-    input_shape : (H, W)
-        Shape of the images X the matrix will act on (kh <= H, kw <= W).
-
-    Returns
-    -------
-    W_prime : ndarray, shape (out_h * out_w, H * W), out_h = H - kh + 1, out_w = W - kw + 1
-        Row p * out_w + q holds the kernel at the place of window (p, q) in the
-        row-major flattened image and zeros elsewhere; for a 2x2 kernel on a 3x3
-        image this is the 4 x 9 matrix of the lecture. Seen as an out_h x H grid of
-        (out_w x W) blocks, block (p, r) is the Toeplitz band of kernel row r - p
-        (zero unless 0 <= r - p < kh): the matrix is doubly block-Toeplitz. It is
-        mostly zeros, which is why no library computes a convolution this way.
-    """
-    kernel = finite_array("kernel", kernel, ndim=2, layout="(kernel_height, kernel_width)")
-    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 2:
-        raise ValueError(f"input_shape must be a pair (H, W), got {input_shape!r}.")
-    height = positive_int("input_shape[0]", input_shape[0])
-    width = positive_int("input_shape[1]", input_shape[1])
-    kh, kw = _nonempty_shape("kernel", kernel)
-    if kh > height or kw > width:
-        raise ValueError(
-            f"kernel of shape {kernel.shape} does not fit in input_shape {(height, width)}; "
-            "the valid cross-correlation needs kh <= H and kw <= W."
-        )
-    out_h, out_w = height - kh + 1, width - kw + 1
-    W_prime = np.zeros((out_h * out_w, height * width), dtype=kernel.dtype)
-    for p in range(out_h):
-        for q in range(out_w):
-            row = W_prime[p * out_w + q].reshape(height, width)  # a view: writes go to W'
-            row[p : p + kh, q : q + kw] = kernel
-    return W_prime
-
-
-# ---------------------------------------------------------------------------
-# Separable kernels
-# ---------------------------------------------------------------------------
-
-
-def separable_factors(
-    kernel: np.ndarray, tol: float | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split a rank-1 kernel into a column and a row: kernel == np.outer(column, row).
-
-    Parameters
-    ----------
-    kernel : array_like, shape (kh, kw)
-    tol : float, optional
-        The kernel counts as rank 1 when its singular values satisfy
-        s[1] <= tol * s[0]. Default: max(kh, kw) * machine epsilon of its dtype
-        (NumPy's matrix_rank rule), i.e. rank 1 up to rounding.
-
-    Returns
-    -------
-    column : ndarray, shape (kh,)
-    row : ndarray, shape (kw,)
-        Read off the kernel at its largest entry (i, j): column = kernel[:, j] and
-        row = kernel[i, :] / kernel[i, j], so integer kernels keep integer factors
-        (Sobel: column [1, 2, 1], row [1, 0, -1]).
-
-    Raises
-    ------
-    ValueError
-        If the kernel is not rank 1 (it cannot be written as an outer product).
-    """
-    kernel = finite_array("kernel", kernel, ndim=2, layout="(kernel_height, kernel_width)")
-    _nonempty_shape("kernel", kernel)
-    if tol is None:
-        tol = _rank_one_tol(kernel)
-    elif isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1:
-        raise ValueError(f"tol must be a number in [0, 1), got {tol!r}; None picks a default.")
-    singular_values = np.linalg.svd(kernel, compute_uv=False)
-    if singular_values[0] == 0:  # the zero kernel: 0 = outer(0, 0)
-        return np.zeros(kernel.shape[0], kernel.dtype), np.zeros(kernel.shape[1], kernel.dtype)
-    if singular_values.size > 1 and singular_values[1] > tol * singular_values[0]:
-        ratio = singular_values[1] / singular_values[0]
-        raise ValueError(
-            f"kernel is not separable: it is not rank 1 (singular value ratio s[1]/s[0] = "
-            f"{ratio:.3g} > tol = {tol:.3g}), so it is not an outer product of a column and a row."
-        )
-    i, j = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
-    return kernel[:, j].copy(), kernel[i, :] / kernel[i, j]
-
-
-def _rank_one_tol(kernel: np.ndarray) -> float:
-    """Default tol of separable_factors: max(kh, kw) * machine epsilon of the kernel's dtype.
-
-    Take it before the kernel is promoted to a wider dtype: a float32 kernel is rank 1
-    only up to float32 rounding (s[1]/s[0] ~ 1e-8), which float64 eps would refuse.
-    """
-    return max(kernel.shape) * float(np.finfo(kernel.dtype).eps)
-
-
-# ---------------------------------------------------------------------------
 # 2D convolution of one image
 # ---------------------------------------------------------------------------
 
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "naive", "direct", "separable", "fft")
-
-# Cost model of method="auto", in units of "one kernel tap on one float64 output
-# pixel". Timing every method on the course's 427 x 640 photo (time.perf_counter,
-# float32 and float64, kernels 3x3 to 61x61) gave: an FFT of L pixels costs about
-# _FFT_COST * L * log2(L) units, a NumPy call about _CALL_OVERHEAD units, and a
-# float32 tap half a float64 one. _BAND_BYTES: see _row_bands.
-_CALL_OVERHEAD = 2_000
-_FFT_COST = 1.8
-_BAND_BYTES = 256 * 1024
-
 
 def convolve2d(
     image: np.ndarray, kernel: np.ndarray, mode: str = "same", method: str = "auto"
@@ -499,8 +377,8 @@ def convolve2d(
         and one horizontal 1D pass: O((kh + kw) H W). Raises ValueError otherwise.
         "fft": multiply zero-padded spectra (convolution theorem): O(HW log HW),
         independent of the kernel size.
-        "auto": the cheapest by a cost model (separable if rank 1 and cheap,
-        direct for small kernels, fft for large ones).
+        "auto": the cheapest by a cost model (convolve_methods.choose_method:
+        separable if rank 1 and cheap, direct for small kernels, fft for large ones).
 
     Returns
     -------
@@ -541,7 +419,7 @@ def _check_convolution_inputs(image, kernel, mode, method):
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}.")
     if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}.")
-    tol = _rank_one_tol(kernel)  # before a float32 kernel is promoted to float64
+    tol = rank_one_tol(kernel)  # before a float32 kernel is promoted to float64
     dtype = np.result_type(image.dtype, kernel.dtype)  # float32 only if both are float32
     return image.astype(dtype, copy=False), kernel.astype(dtype, copy=False), mode, method, tol
 
@@ -576,13 +454,13 @@ def _convolve_window(image, kernel, window, method, tol):
     tol: rank-1 tolerance for the separable method (see separable_factors).
     """
     if method == "auto":
-        method = _choose_method(image.shape, kernel, window, tol)
+        method = choose_method(image.shape, kernel, window, tol)
     if method == "naive":
         return _convolve_naive(image, kernel, window)
     if method == "direct":
-        return _convolve_direct(image, kernel, window)
+        return convolve_direct(image, kernel, window)
     if method == "fft":
-        return _convolve_fft(image, kernel, window)
+        return convolve_fft(image, kernel, window)
     try:
         column, row = separable_factors(kernel, tol)
     except ValueError as error:
@@ -590,33 +468,8 @@ def _convolve_window(image, kernel, window, method, tol):
             f'method="separable" needs a rank-1 kernel; {error} '
             'Use method="direct" or method="fft" (or "auto").'
         ) from None
-    return _convolve_separable(image, column, row, window)
+    return convolve_separable(image, column, row, window)
 
-
-def _padded_region(image, kernel_shape, window, first=0, last=None):
-    """The part of the zero-padded image that output rows first .. last - 1 read.
-
-    Entry (r, c) is image[r + first + top - (kh - 1), c + left - (kw - 1)], zero
-    outside the image, so output pixel (first + r, c) is the sum of this region's
-    (kh, kw) patch at (r, c) times the flipped kernel. Shape
-    (last - first + kh - 1, out_w + kw - 1); a view, not a copy, when no zeros
-    are needed (mode "valid").
-    """
-    (height, width), (kh, kw) = image.shape, kernel_shape
-    top, left, out_h, out_w = window
-    last = out_h if last is None else last
-    row0, col0 = first + top - (kh - 1), left - (kw - 1)  # image index of entry (0, 0)
-    region_h, region_w = last - first + kh - 1, out_w + kw - 1
-    if row0 >= 0 and col0 >= 0 and row0 + region_h <= height and col0 + region_w <= width:
-        return image[row0 : row0 + region_h, col0 : col0 + region_w]
-    region = np.zeros((region_h, region_w), dtype=image.dtype)
-    r_from, r_to = max(row0, 0), min(row0 + region_h, height)
-    c_from, c_to = max(col0, 0), min(col0 + region_w, width)
-    if r_from < r_to and c_from < c_to:
-        region[r_from - row0 : r_to - row0, c_from - col0 : c_to - col0] = image[
-            r_from:r_to, c_from:c_to
-        ]
-    return region
 
 
 def _convolve_naive(image, kernel, window):
@@ -627,7 +480,7 @@ def _convolve_naive(image, kernel, window):
     """
     kh, kw = kernel.shape
     _, _, out_h, out_w = window
-    padded = _padded_region(image, kernel.shape, window)
+    padded = padded_region(image, kernel.shape, window)
     flipped = kernel[::-1, ::-1]
     out = np.zeros((out_h, out_w), dtype=image.dtype)
     for p in range(out_h):
@@ -635,112 +488,3 @@ def _convolve_naive(image, kernel, window):
             patch = padded[p : p + kh, q : q + kw]  # kh rows and kw columns, no fewer
             out[p, q] = np.sum(patch * flipped)
     return out
-
-
-def _row_bands(out_h: int, width: int, itemsize: int):
-    """Split the output rows into bands (first, last) of about _BAND_BYTES each.
-
-    Why: a temporary as large as the whole image (2 MB for a float64 photo) goes
-    back to the operating system when freed and must be faulted in again for the
-    next tap, which made the tap loop several times slower than its arithmetic.
-    Temporaries of ~256 KB are recycled by the allocator and stay in the CPU cache.
-    """
-    band = max(1, _BAND_BYTES // max(1, width * itemsize))
-    for first in range(0, out_h, band):
-        yield first, min(first + band, out_h)
-
-
-def _convolve_direct(image, kernel, window):
-    """One kernel tap at a time: out += weight * (padded image shifted by the tap)."""
-    kh, kw = kernel.shape
-    _, _, out_h, out_w = window
-    flipped = kernel[::-1, ::-1]
-    taps = [(a, b, flipped[a, b]) for a in range(kh) for b in range(kw) if flipped[a, b] != 0]
-    out = np.zeros((out_h, out_w), dtype=image.dtype)
-    for first, last in _row_bands(out_h, out_w + kw - 1, out.itemsize):
-        padded = _padded_region(image, kernel.shape, window, first, last)
-        rows = out[first:last]  # a view: += writes into out
-        for a, b, weight in taps:
-            rows += weight * padded[a : a + last - first, b : b + out_w]
-    return out
-
-
-def _convolve_separable(image, column, row, window):
-    """Vertical 1D pass with the column, then horizontal 1D pass with the row."""
-    kh, kw = column.size, row.size
-    _, _, out_h, out_w = window
-    column_taps = [(a, w) for a, w in enumerate(column[::-1]) if w != 0]
-    row_taps = [(b, w) for b, w in enumerate(row[::-1]) if w != 0]
-    out = np.zeros((out_h, out_w), dtype=image.dtype)
-    for first, last in _row_bands(out_h, out_w + kw - 1, out.itemsize):
-        padded = _padded_region(image, (kh, kw), window, first, last)
-        vertical = np.zeros((last - first, out_w + kw - 1), dtype=image.dtype)
-        for a, weight in column_taps:
-            vertical += weight * padded[a : a + last - first]
-        rows = out[first:last]
-        for b, weight in row_taps:
-            rows += weight * vertical[:, b : b + out_w]
-    return out
-
-
-def _fft_length(size: int, k: int, start: int, out: int) -> int:
-    """Shortest fast FFT length whose circular convolution is exact on the window.
-
-    A circular convolution of length L adds "full" entry n + L onto entry n. The
-    window entries start .. start + out - 1 stay exact when L >= start + out and
-    every alias n + L lies past the end of "full" (length size + k - 1):
-    L >= size + k - 1 - start. "valid" thus needs only L >= size, not size + k - 1.
-    """
-    needed = max(size + k - 1 - start, start + out, size, k)
-    return next_fast_len(needed, real=True)
-
-
-def _convolve_fft(image, kernel, window):
-    """Convolution theorem: the spectrum of a convolution is the product of the spectra.
-
-    A 2D real FFT is a 1D FFT of every row followed by one of every column. Doing
-    the two passes by hand lets us skip work: only the image's H real rows (not the
-    zero rows of padding) and the kernel's kh rows need a row transform, and only
-    the out_h rows we keep need the inverse row transform. All column passes reuse
-    one buffer, which matters as much as the arithmetic on large images.
-    """
-    top, left, out_h, out_w = window
-    (height, width), (kh, kw) = image.shape, kernel.shape
-    fft_h = _fft_length(height, kh, top, out_h)
-    fft_w = _fft_length(width, kw, left, out_w)
-    complex_dtype = np.result_type(image.dtype, np.complex64)  # complex64 for float32
-    spectrum = np.empty((fft_h, fft_w // 2 + 1), dtype=complex_dtype)
-    np.fft.rfft(image, fft_w, axis=1, out=spectrum[:height])  # rows, zero-padded to fft_w
-    spectrum[height:] = 0  # the padding rows
-    np.fft.fft(spectrum, axis=0, out=spectrum)  # columns
-    spectrum *= np.fft.fft(np.fft.rfft(kernel, fft_w, axis=1), fft_h, axis=0)
-    np.fft.ifft(spectrum, axis=0, out=spectrum)
-    rows = np.fft.irfft(spectrum[top : top + out_h], fft_w, axis=1)
-    return rows[:, left : left + out_w].astype(image.dtype)
-
-
-def _choose_method(image_shape, kernel, window, tol=None):
-    """Cheapest method by a rough operation count (tuned on a 427 x 640 photo).
-
-    tol: rank-1 tolerance passed to separable_factors (None: from the kernel's dtype).
-    """
-    top, left, out_h, out_w = window
-    kh, kw = kernel.shape
-    pixels = out_h * out_w
-    tap = kernel.itemsize / 8  # float32 taps cost about half as much
-    direct = tap * np.count_nonzero(kernel) * (pixels + _CALL_OVERHEAD)
-    fft_h = _fft_length(image_shape[0], kh, top, out_h)
-    fft_w = _fft_length(image_shape[1], kw, left, out_w)
-    fft = _FFT_COST * fft_h * fft_w * np.log2(fft_h * fft_w) + 3 * _CALL_OVERHEAD
-    # a rank-1 kernel outer(column, row) has a nonzero row where column != 0 and a
-    # nonzero column where row != 0: the separable taps, counted without an SVD
-    nonzero = kernel != 0
-    taps = np.count_nonzero(nonzero.any(axis=1)) + np.count_nonzero(nonzero.any(axis=0))
-    separable = tap * taps * (pixels + out_h * (kw - 1) + _CALL_OVERHEAD)
-    if kh > 1 and kw > 1 and separable < min(direct, fft):
-        try:
-            separable_factors(kernel, tol)  # only now pay for the SVD
-            return "separable"
-        except ValueError:
-            pass
-    return "direct" if direct <= fft else "fft"

@@ -142,32 +142,33 @@ class Convolution1DLayer(Layer):
 
     # -- forward and backward ---------------------------------------------------
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        """A = act_func(cross_correlate(X, kernel) + bias); X (N, C, L) -> (N, F, out_L)."""
-        X = check.signals(X, self.input_channels)
-        self.output_shape(X.shape[1:])
-        return self._forward(X)
-
-    def backward(self, dA: np.ndarray) -> np.ndarray:
-        """dX (N, C, L) from dA (N, F, out_L); fills grads["kernel"], grads["bias"]."""
-        self._require_forward("_A_shape")
-        return self._backward(self._check_dA(dA, self._A_shape, self._dtype))
-
-    def _forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray, *, check_input: bool = True) -> np.ndarray:
+        """A = act_func(cross_correlate(X, kernel) + bias); X (N, C, L) -> (N, F, out_L).
+        check_input=False skips the checks (the caller checked X already)."""
+        if check_input:
+            X = check.signals(X, self.input_channels)
+            self.output_shape(X.shape[1:])
         # the 2D layer gets this layer's current weights at every call: the model replaces
         # params["kernel"] after every step
         self._conv2d.params = {"kernel": self.dilated_kernel()[:, :, None, :],
                                "bias": self.params["bias"]}
-        A = self._conv2d.forward(X[:, :, None, :])[:, :, 0, :]
-        self._A_shape, self._dtype = A.shape, A.dtype
+        A = self._conv2d.forward(X[:, :, None, :], check_input=False)[:, :, 0, :]
+        self.cache = (A.shape, A.dtype)
         return A
 
-    def _backward(self, dA: np.ndarray) -> np.ndarray:
-        dX = self._conv2d.backward(dA[:, :, None, :])[:, :, 0, :]
+    def backward(
+        self, dA: np.ndarray, input_gradient: bool = True, *, check_input: bool = True
+    ) -> np.ndarray | None:
+        """dX (N, C, L) from dA (N, F, out_L); fills grads["kernel"], grads["bias"].
+        input_gradient=False skips dX (returns None): the model's first layer."""
+        self._require_forward()
+        if check_input:
+            dA = self._check_dA(dA, *self.cache)
+        dX = self._conv2d.backward(dA[:, :, None, :], input_gradient, check_input=False)
         dkernel = self._conv2d.grads["kernel"][:, :, 0, :: self.dilation]
         # a zero between taps is not a weight: only the taps' gradients are kept
         self.grads = {"kernel": np.ascontiguousarray(dkernel), "bias": self._conv2d.grads["bias"]}
-        return dX
+        return None if dX is None else dX[:, :, 0, :]
 
     def __copy__(self):
         # a copy (the model's two-thread split) needs its own 2D layer: it saves what
@@ -212,24 +213,26 @@ class Pooling1DLayer(Layer):
             )
         return (channels, self._pool2d.output_shape((channels, 1, length))[2])
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        """Pool every window: X (N, C, L) -> (N, C, out_L)."""
-        X = check.signals(X)
-        self.output_shape(X.shape[1:])
-        return self._forward(X)
-
-    def backward(self, dA: np.ndarray) -> np.ndarray:
-        """dX (N, C, L) from dA (N, C, out_L)."""
-        self._require_forward("_A_shape")
-        return self._backward(self._check_dA(dA, self._A_shape, self._dtype))
-
-    def _forward(self, X: np.ndarray) -> np.ndarray:
-        A = self._pool2d.forward(X[:, :, None, :])[:, :, 0, :]
-        self._A_shape, self._dtype = A.shape, A.dtype
+    def forward(self, X: np.ndarray, *, check_input: bool = True) -> np.ndarray:
+        """Pool every window: X (N, C, L) -> (N, C, out_L). check_input=False skips the
+        checks (the caller checked X already)."""
+        if check_input:
+            X = check.signals(X)
+            self.output_shape(X.shape[1:])
+        A = self._pool2d.forward(X[:, :, None, :], check_input=False)[:, :, 0, :]
+        self.cache = (A.shape, A.dtype)
         return A
 
-    def _backward(self, dA: np.ndarray) -> np.ndarray:
-        return self._pool2d.backward(dA[:, :, None, :])[:, :, 0, :]
+    def backward(
+        self, dA: np.ndarray, input_gradient: bool = True, *, check_input: bool = True
+    ) -> np.ndarray | None:
+        """dX (N, C, L) from dA (N, C, out_L); input_gradient=False returns None (no
+        parameters: nothing else to compute)."""
+        self._require_forward()
+        if check_input:
+            dA = self._check_dA(dA, *self.cache)
+        dX = self._pool2d.backward(dA[:, :, None, :], input_gradient, check_input=False)
+        return None if dX is None else dX[:, :, 0, :]
 
     def __copy__(self):
         twin = object.__new__(type(self))

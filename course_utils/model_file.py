@@ -11,7 +11,6 @@ The file holds
 
 from __future__ import annotations
 
-import inspect
 import json
 import numbers
 import os
@@ -79,14 +78,13 @@ def save(model, path: str | os.PathLike) -> None:
 def _training_state(model) -> tuple[str, dict[str, np.ndarray]]:
     """The generator state and every scheduler's state, as a JSON text plus arrays.
 
-    A scheduler's state is every attribute that is not a hyper-parameter (Adam: moment,
-    second, t): arrays go into the archive as state_layer{i}_{key}_{attribute} (JSON
+    A scheduler's state is its state_dict() (Adam: moment, second, t): arrays go into the archive as state_layer{i}_{key}_{attribute} (JSON
     marks them "array"), None and numbers go into the JSON text.
     """
     schedulers, arrays = {}, {}
     for name, _, _, scheduler in _named_schedulers(model):
         state = {}
-        for attribute, value in _scheduler_state(scheduler).items():
+        for attribute, value in scheduler.state_dict().items():
             if isinstance(value, np.ndarray):
                 arrays[f"state_{name}_{attribute}"] = value
                 state[attribute] = "array"
@@ -112,13 +110,14 @@ def _restore_training_state(model, text, arrays: dict[str, np.ndarray]) -> None:
         raise ValueError(f"its training state is not valid ({error})") from None
     expected = set()
     for name, layer, key, scheduler in _named_schedulers(model):
-        fresh = _scheduler_state(scheduler)
+        fresh = scheduler.state_dict()
         saved = schedulers.get(name)
         if not isinstance(saved, dict) or set(saved) != set(fresh):
             raise ValueError(
                 f"its training state for {name} is {saved!r}, but a {type(scheduler).__name__}"
                 f" scheduler keeps {sorted(fresh)}"
             )
+        restored = {}
         for attribute, value in saved.items():
             if value == "array":
                 array_name = f"state_{name}_{attribute}"
@@ -136,7 +135,8 @@ def _restore_training_state(model, text, arrays: dict[str, np.ndarray]) -> None:
                     f"the scheduler state {name}.{attribute}={value!r} is invalid for a "
                     f"{type(scheduler).__name__} (a fresh one has {fresh[attribute]!r})"
                 )
-            setattr(scheduler, attribute, value)
+            restored[attribute] = value
+        scheduler.load_state_dict(restored)
     if set(arrays) != expected:
         raise ValueError(f"unexpected training-state arrays {sorted(set(arrays) - expected)}")
     try:
@@ -323,8 +323,8 @@ def _scheduler_spec(scheduler) -> dict:
             f"cannot save scheduler {scheduler!r}: only the schedulers of course_utils.schedulers"
             " can be saved (they are stored by name and hyper-parameters, never pickled)."
         )
-    names = [p for p in inspect.signature(kind.__init__).parameters if p != "self"]
-    return {"name": kind.__name__, "hyper": {p: float(getattr(scheduler, p)) for p in names}}
+    hyper = scheduler.hyper_parameters()
+    return {"name": kind.__name__, "hyper": {name: float(value) for name, value in hyper.items()}}
 
 
 def _scheduler_from_spec(spec: dict):
@@ -371,13 +371,6 @@ def _read_npz(path: str) -> tuple[dict, dict[str, np.ndarray]]:
 
 class _NotAModel(Exception):
     pass
-
-
-def _scheduler_state(scheduler) -> dict:
-    """What a scheduler has learnt: its attributes except the hyper-parameters of its
-    constructor (Adam: moment, second, t; Momentum: change; Adagrad: G_t; RMS_prop: second)."""
-    hyper = inspect.signature(type(scheduler).__init__).parameters
-    return {name: value for name, value in vars(scheduler).items() if name not in hyper}
 
 
 def _is_number(value) -> bool:

@@ -90,11 +90,34 @@ class Scheduler:
     def reset(self) -> None:
         """Forget all history, as if the scheduler had just been constructed."""
 
-    def _hyper_parameters(self) -> dict[str, float]:
+    def hyper_parameters(self) -> dict[str, float]:
+        """The constructor's arguments, e.g. {"eta": 1e-3, "rho": 0.9, "rho2": 0.999}."""
         return {"eta": self.eta}
 
+    def state_dict(self) -> dict:
+        """What the scheduler has learnt: every attribute that is not a hyper-parameter
+        (Adam: moment, second, t; Momentum: change; Adagrad: G_t; RMS_prop: second), as
+        arrays, numbers or None. The arrays are never modified in place (each step binds
+        new ones), so this shallow dict is a full snapshot: load_state_dict(snapshot)
+        puts the scheduler back exactly (CNN.fit's roll-back, CNN.save/load)."""
+        hyper = self.hyper_parameters()
+        return {name: value for name, value in vars(self).items() if name not in hyper}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back a state from state_dict(); ValueError if its names are not this
+        scheduler's (a state of another kind of scheduler)."""
+        expected = set(self.state_dict())
+        if not isinstance(state, dict) or set(state) != expected:
+            names = sorted(state) if isinstance(state, dict) else state
+            raise ValueError(
+                f"state must hold {sorted(expected)} for a {type(self).__name__}, got {names!r};"
+                " pass what state_dict() of the same kind of scheduler returned."
+            )
+        for name, value in state.items():
+            setattr(self, name, value)
+
     def __repr__(self) -> str:
-        args = ", ".join(f"{key}={value!r}" for key, value in self._hyper_parameters().items())
+        args = ", ".join(f"{key}={value!r}" for key, value in self.hyper_parameters().items())
         return f"{type(self).__name__}({args})"
 
     @staticmethod
@@ -147,7 +170,8 @@ class Momentum(Scheduler):
         """Forget the velocity, as if the scheduler had just been constructed."""
         self.change = None
 
-    def _hyper_parameters(self) -> dict[str, float]:
+    def hyper_parameters(self) -> dict[str, float]:
+        """The constructor\'s arguments."""
         return {"eta": self.eta, "momentum": self.momentum}
 
 
@@ -203,7 +227,8 @@ class AdagradMomentum(Adagrad):
         super().reset()
         self.change = None
 
-    def _hyper_parameters(self) -> dict[str, float]:
+    def hyper_parameters(self) -> dict[str, float]:
+        """The constructor\'s arguments."""
         return {"eta": self.eta, "momentum": self.momentum}
 
 
@@ -231,7 +256,8 @@ class RMS_prop(Scheduler):
         """Forget the running average, as if the scheduler had just been constructed."""
         self.second = None
 
-    def _hyper_parameters(self) -> dict[str, float]:
+    def hyper_parameters(self) -> dict[str, float]:
+        """The constructor\'s arguments."""
         return {"eta": self.eta, "rho": self.rho}
 
 
@@ -273,5 +299,6 @@ class Adam(Scheduler):
         self.second = None
         self.t = 0
 
-    def _hyper_parameters(self) -> dict[str, float]:
+    def hyper_parameters(self) -> dict[str, float]:
+        """The constructor\'s arguments."""
         return {"eta": self.eta, "rho": self.rho, "rho2": self.rho2}

@@ -36,7 +36,9 @@ CHROMIUM_FLAGS = (
     "--proxy-server=http://127.0.0.1:9",  # loopback addresses bypass it implicitly
 )
 
-LOCAL_SCHEMES = {"file", "data", "blob", "about", "chrome", "devtools", "chrome-extension"}
+# chrome-untrusted: Chromium's own new-tab page (chrome-untrusted://new-tab-page/...), never the web
+LOCAL_SCHEMES = {"file", "data", "blob", "about", "chrome", "chrome-untrusted", "devtools",
+                 "chrome-extension"}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 

@@ -21,6 +21,7 @@ EXPECTED = {
     "conv_layer": "conv layer fwd+bwd OPT / tf.nn.conv2d tf.function",
     "cnn_epoch": "CNN epoch ours on one thread / Keras on all cores, no progress output",
     "memory": "memory peak of one training step / largest im2col buffer",
+    "profile_epoch": "CNN epoch on one thread / its matrix products at numpy's matmul speed",
 }
 
 

@@ -17,6 +17,7 @@ from _helpers import ROOT
 from _lab import jupyterlab
 
 SLIDESHOW = ROOT / "notebooks" / "02_toeplitz.ipynb"
+ARITHMETIC = ROOT / "notebooks" / "03_conv_arithmetic.ipynb"  # its convolution-arithmetic widget
 
 UI_TIMEOUT = 60  # s for the lab to load, a kernel to start, an output to appear
 
@@ -54,6 +55,7 @@ def lab(tmp_path_factory):
     nbformat.write(_student_notebook(), root / "homework.ipynb")
     if SLIDESHOW:
         shutil.copy(SLIDESHOW, root / SLIDESHOW.name)
+    shutil.copy(ARITHMETIC, root / ARITHMETIC.name)
     with jupyterlab(root, work) as server:
         yield server
 
@@ -140,6 +142,71 @@ def test_jupyterlab_runs_an_exercise_through_the_ui_and_the_saved_notebook_grade
     result = grader.grade_notebook(saved, _student_notebook())
     assert (result.score, result.max_score) == (1.0, 1.0), result.verdicts
 
+
+
+# --- a lecture demo: the convolution-arithmetic widget of notebook 03 ----------------------
+
+def _run_cell_in_view(driver, index: int) -> None:
+    """Scroll cell `index` to the middle of the window, click into it and press Shift+Enter.
+    A long notebook's layout still moves while MathJax typesets it: retry a hidden click."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    deadline = time.monotonic() + UI_TIMEOUT
+    while True:
+        editor = _cells(driver)[index].find_element(By.CSS_SELECTOR, ".cm-content")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", editor)
+        try:
+            editor.click()
+            break
+        except ElementClickInterceptedException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
+
+
+def test_the_convolution_arithmetic_widget_redraws_when_a_slider_moves(lab):
+    """Notebook 03 open in JupyterLab: run the widget's cell, press the right arrow on the
+    input-size slider, and the formula (and picture) below it change to the new numbers."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    notebook = nbformat.read(ARITHMETIC, as_version=4)
+    index = next(n for n, cell in enumerate(notebook.cells)
+                 if "conv_arithmetic_widget(i=7" in cell.source)
+    formula = ".jp-NotebookPanel:not(.lm-mod-hidden) .conv-formula"
+    with chromium() as driver:
+        driver.get(f"{lab['url']}/lab/tree/{ARITHMETIC.name}?reset&token={lab['token']}")
+        _wait(driver, lambda d: len(_cells(d)) == len(notebook.cells), "notebook 03's cells")
+        _wait(driver, lambda d: d.find_elements(
+            By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) "
+                             ".jp-Notebook-ExecutionIndicator[data-status='idle']"),
+              "an idle kernel")
+        # the stored output is a widget without state: nothing shows until the cell runs
+        _run_cell_in_view(driver, index)
+        # read the page with scripts: the widget replaces its elements as it redraws
+        formula_text = (f"return Array.from(document.querySelectorAll('{formula}'))"
+                        ".map(e => e.textContent).join(' ')")
+        pictures = ("return Array.from(document.querySelectorAll("
+                    "'.jp-NotebookPanel:not(.lm-mod-hidden) .widget-image')).map(e => e.src)")
+        _wait(driver, lambda d: "= 4" in d.execute_script(formula_text),
+              "the widget's formula for i = 7, k = 3, s = 2, p = 1")
+        before = driver.execute_script(formula_text)
+        assert "⌊(7 + 1 + 1 − 3) / 2⌋ + 1 = 4" in before, before
+        first_pictures = _wait(driver, lambda d: d.execute_script(pictures), "the widget's picture")
+
+        handle = _cells(driver)[index].find_elements(By.CSS_SELECTOR, ".noUi-handle")[0]
+        handle.click()  # the first slider: input size i
+        handle.send_keys(Keys.ARROW_RIGHT)
+        _wait(driver, lambda d: "⌊(8 + 1 + 1 − 3) / 2⌋ + 1 = 4" in d.execute_script(formula_text),
+              "the formula for i = 8")
+        _wait(driver, lambda d: d.execute_script(pictures) not in ([], first_pictures),
+              "a redrawn picture")
+        assert "Traceback" not in _cells(driver)[index].text
+        assert offsite_requests(driver) == [], "the widget fetched files from the web"
 
 
 # --- RISE in JupyterLab --------------------------------------------------------------------

@@ -11,7 +11,6 @@ from scipy import signal
 
 from course_utils import convolution
 from course_utils.convolution import (
-    _choose_method,
     _output_window,
     col2im,
     conv2d_matrix,
@@ -25,6 +24,7 @@ from course_utils.convolution import (
     separable_factors,
     toeplitz_matrix,
 )
+from course_utils.convolve_methods import choose_method
 from course_utils.layers import Convolution2DLayer
 
 # derandomize + no database: every run draws the same examples (as in test_layers.py)
@@ -446,13 +446,13 @@ def test_auto_uses_separable_passes_for_a_float32_rank_one_kernel_on_a_float64_i
     monkeypatch,
 ):
     calls = []
-    separable_passes = convolution._convolve_separable
+    separable_passes = convolution.convolve_separable
 
     def spy(*args):
         calls.append(args)
         return separable_passes(*args)
 
-    monkeypatch.setattr(convolution, "_convolve_separable", spy)
+    monkeypatch.setattr(convolution, "convolve_separable", spy)
     image = np.random.default_rng(1).uniform(0, 255, size=(427, 640))  # the photo's size
     kernel = _gaussian(11, 2.0).astype(np.float32)
     got = convolve2d(image, kernel, "same", "auto")
@@ -463,15 +463,15 @@ def test_auto_uses_separable_passes_for_a_float32_rank_one_kernel_on_a_float64_i
 def test_auto_picks_separable_for_sobel_direct_for_small_and_fft_for_large_kernels():
     photo = (427, 640)
     window = _output_window("same", photo, (3, 3), lambda k: (k - 1) // 2)
-    assert _choose_method(photo, SOBEL, window) == "separable"  # 3 + 2 taps instead of 6
+    assert choose_method(photo, SOBEL, window) == "separable"  # 3 + 2 taps instead of 6
     window = _output_window("same", photo, (11, 11), lambda k: (k - 1) // 2)
-    assert _choose_method(photo, _gaussian(11, 2.0), window) == "separable"
-    assert _choose_method(photo, np.random.default_rng(0).normal(size=(3, 3)), window) == "direct"
+    assert choose_method(photo, _gaussian(11, 2.0), window) == "separable"
+    assert choose_method(photo, np.random.default_rng(0).normal(size=(3, 3)), window) == "direct"
     big = _gaussian(49, 6.0)
     window = _output_window("same", photo, big.shape, lambda k: (k - 1) // 2)
-    assert _choose_method(photo, big, window) == "fft"
+    assert choose_method(photo, big, window) == "fft"
     not_rank_one = np.arange(9.0).reshape(3, 3) ** 2
-    assert _choose_method(photo, not_rank_one, window) == "direct"
+    assert choose_method(photo, not_rank_one, window) == "direct"
 
 
 # ---------------------------------------------------------------------------

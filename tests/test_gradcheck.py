@@ -42,8 +42,8 @@ def test_gradient_errors_are_small_for_a_right_backward_and_large_for_a_wrong_on
     assert max(errors.values()) < 1e-8, errors
 
     class WrongBias(FullyConnectedLayer):  # forgets the sum over the batch
-        def _backward(self, dA):
-            dX = super()._backward(dA)
+        def backward(self, dA, input_gradient=True):
+            dX = super().backward(dA, input_gradient)
             self.grads["bias"] = dA[0]
             return dX
 

@@ -23,6 +23,9 @@ from _chromium import chromium, offsite_requests, wait_for_script
 from _helpers import NOTEBOOKS, ROOT
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*)")
+# the lecture demos' animations (course_utils.demos.animation): a GIF inside an <img>
+ANIMATION = re.compile(r'<img class="course-animation" alt="[^"]*" '
+                       r'src="data:image/gif;base64,([A-Za-z0-9+/=]+)"')
 REMOTE = re.compile(r"^(https?:)?//", re.IGNORECASE)
 
 
@@ -227,6 +230,35 @@ def test_pages_leave_out_removed_cells_and_speaker_notes(site):
     assert hidden_seen, "no hidden cell in any notebook: nothing was tested"
 
 
+def _stored_animations(path: Path) -> int:
+    nb = nbformat.read(path, as_version=4)
+    return sum(len(ANIMATION.findall(o.get("data", {}).get("text/html", "")))
+               for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_no_notebook_stores_widget_state():
+    """With widget state stored, the site and the slides would load the widget manager
+    from a CDN; the demos keep a GIF for them instead (make execute stores no state)."""
+    for path in NOTEBOOKS:
+        assert "widgets" not in nbformat.read(path, as_version=4).metadata, path.name
+
+
+def test_pages_show_the_lecture_demos_as_animated_gifs(site):
+    import base64
+
+    import imageio.v3 as iio
+
+    animated = {p.name: _stored_animations(p) for p in NOTEBOOKS if _stored_animations(p)}
+    assert {"01_convolution.ipynb", "03_conv_arithmetic.ipynb"} <= set(animated), animated
+    for path in NOTEBOOKS:
+        if path.name not in animated:
+            continue
+        gifs = ANIMATION.findall(_page(site, path).read_text(encoding="utf-8"))
+        assert len(gifs) == animated[path.name], path.name
+        for gif in gifs:  # a GIF that moves: several frames
+            assert iio.imread(base64.b64decode(gif), index=None).shape[0] > 1, path.name
+
+
 # --- in the browser, offline ----------------------------------------------------------------
 
 
@@ -282,4 +314,16 @@ def test_maths_is_typeset_and_figures_show_in_chromium_with_no_network(site):
                 "return Array.from(document.images).filter("
                 "im => im.complete && im.naturalWidth > 0 && im.src.includes('_images')).length")
             assert decoded >= 1, f"{path.name}: no figure decoded"
+        assert offsite_requests(driver) == []
+
+
+def test_the_convolution_animation_shows_in_chromium_with_no_network(site):
+    page = _page(site, ROOT / "notebooks" / "03_conv_arithmetic.ipynb")
+    with chromium() as driver:
+        driver.get(page.as_uri())
+        shown = wait_for_script(driver, "return Array.from(document.querySelectorAll("
+                                "'article img.course-animation')).filter(im => im.complete "
+                                "&& im.naturalWidth > 200 && im.getBoundingClientRect().width > 200)"
+                                ".length")
+        assert shown >= 2, "the animations of notebook 03 did not show"
         assert offsite_requests(driver) == []

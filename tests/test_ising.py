@@ -99,15 +99,53 @@ def test_wolff_matches_onsager_and_decorrelates_faster_near_t_c():
     )
 
 
+def _ar1(a, steps, chains, rng):
+    """AR(1) chains x_t = a x_{t-1} + N(0, 1), started in equilibrium: (steps, chains)."""
+    x = np.empty((steps, chains))
+    x[0] = rng.normal(size=chains) / math.sqrt(1 - a * a)
+    noise = rng.normal(size=(steps, chains))
+    for t in range(1, steps):
+        x[t] = a * x[t - 1] + noise[t]
+    return x
+
+
 def test_autocorrelation_time_of_known_processes():
     rng = np.random.default_rng(0)
     white = rng.normal(size=(20000, 4))
     assert integrated_autocorrelation_time(white) == pytest.approx(0.5, abs=0.05)
-    # AR(1) x_t = a x_{t-1} + noise: tau_int = (1 + a) / (2 (1 - a)) = 4.5 for a = 0.8
+    # AR(1) x_t = a x_{t-1} + noise: rho(t) = a^t, tau_int = 1/2 + a / (1 - a) = 4.5 for a = 0.8
     a, x = 0.8, np.zeros((20000, 4))
     for t in range(1, len(x)):
         x[t] = a * x[t - 1] + white[t]
     assert integrated_autocorrelation_time(x) == pytest.approx(4.5, rel=0.1)
+
+
+@pytest.mark.parametrize("tau_true", [5.0, 15.0])
+def test_autocorrelation_time_of_ar1_chains_as_short_as_the_notebooks(tau_true):
+    # Notebook 08 measures tau_int from 16 chains of 300 sweeps. The estimator must not be
+    # biased at that length: averaged over 24 such data sets it meets the analytic value of
+    # AR(1), tau_int = (1 + a) / (2 (1 - a)), within 8% (the mean's own scatter is 2-4%).
+    # Subtracting each chain's own mean gives 4.5 and 10.5 here: 11% and 30% low.
+    a = (2 * tau_true - 1) / (2 * tau_true + 1)
+    rng = np.random.default_rng(1)
+    estimates = [integrated_autocorrelation_time(_ar1(a, 300, 16, rng)) for _ in range(24)]
+    assert np.mean(estimates) == pytest.approx(tau_true, rel=0.08), estimates
+
+
+def test_error_from_tau_int_matches_the_scatter_of_means():
+    # The error std * sqrt(2 tau_int / n) of one data set (16 chains x 300 steps, tau_int = 15)
+    # against the observed scatter of the means of 60 independent data sets.
+    a, rng = 29 / 31, np.random.default_rng(2)
+    means, errors = [], []
+    for _ in range(60):
+        x = _ar1(a, 300, 16, rng)
+        tau = integrated_autocorrelation_time(x)
+        means.append(x.mean())
+        errors.append(x.std() * math.sqrt(2 * tau / x.size))
+    # analytic: var(x) = 1 / (1 - a^2), error of the mean ~ sqrt(var * 2 tau_int / n)
+    analytic = math.sqrt(1 / (1 - a * a) * 2 * 15.0 / (300 * 16))
+    assert np.std(means) == pytest.approx(analytic, rel=0.25)  # 60 means: sd of sd about 9%
+    assert np.mean(errors) == pytest.approx(analytic, rel=0.12)
 
 
 def test_spin_flip_symmetry():
@@ -228,6 +266,24 @@ def test_bootstrap_crossing_error_shrinks_with_more_chains():
     assert 2 < error_few / error_many < 8  # 1 / sqrt(chains): 4
     with pytest.raises(ValueError, match="chains"):
         bootstrap_crossing(T, few[:, :, 0])
+
+
+def test_bootstrap_crossing_error_matches_the_analytic_standard_error():
+    # Two temperatures, chain means normal around 0.7 and 0.3 with sd s, n chains each. The
+    # crossing T = T0 + (T1 - T0) d0 / (d0 - d1), d = mean - 1/2, has to first order the
+    # standard error (T1 - T0) sqrt(d1^2 + d0^2) / (d0 - d1)^2 * s / sqrt(n) = 0.0099.
+    T, s, n = np.array([2.0, 2.5]), 0.05, 20
+    analytic = 0.5 * math.sqrt(0.2**2 + 0.2**2) / 0.4**2 * s / math.sqrt(n)
+    rng = np.random.default_rng(3)
+    estimates, errors = [], []
+    for _ in range(200):
+        outputs = np.array([0.7, 0.3])[:, None, None] + rng.normal(0, s, size=(2, n, 1))
+        estimate, error = bootstrap_crossing(T, outputs, n_resamples=200, seed=int(rng.integers(1000)))
+        estimates.append(estimate)
+        errors.append(error)
+    assert np.std(estimates) == pytest.approx(analytic, rel=0.15)  # 200 data sets: 5% scatter
+    # the bootstrap's plug-in variance is (n - 1) / n of the unbiased one: 2.5% low at n = 20
+    assert np.mean(errors) == pytest.approx(analytic, rel=0.08)
 
 
 def test_flip_energy_by_hand():

@@ -44,7 +44,8 @@ def images_away_from_kinks(layer, shape, seed):
     for attempt in range(50):
         X = np.random.default_rng([seed, attempt]).normal(size=shape)
         layer.forward(X)
-        if np.min(np.abs(layer._Z)) > 1e-3:
+        _, (Z, _), _ = layer.cache  # the activation's cache holds the pre-activation Z
+        if np.min(np.abs(Z)) > 1e-3:
             return X
     raise RuntimeError("could not draw images away from the kinks")
 
@@ -586,3 +587,57 @@ def test_circular_padding_rejects_a_kernel_larger_than_the_torus_and_wrong_case(
         conv_class(1, 1, 5, 3, pad="circular", seed=0).forward(np.ones((1, 1, 4, 4)))
     with pytest.raises(ValueError, match='pad must be .*"circular".*Did you mean "circular"'):
         conv_class(1, 1, 3, 3, pad="Circular")
+
+
+# ---------------------------------------------------------------------------
+# The pairs themselves: fast_layers' functions equal layers' functions
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pad", ["same", "valid", "circular", 1, (2, 0)])
+@pytest.mark.parametrize("strides", [(1, 1), (2, 3)])
+def test_fast_conv_pair_equals_the_readable_pair(pad, strides):
+    from course_utils import fast_layers, layers
+
+    rng = np.random.default_rng(3)
+    X, kernel, bias = rng.normal(size=(3, 2, 7, 6)), rng.normal(size=(2, 4, 3, 2)), rng.normal(size=4)
+    Z, cache = layers.conv_forward(X, kernel, bias, *strides, pad)
+    Z_fast, cache_fast = fast_layers.conv_forward(X, kernel, bias, *strides, pad)
+    np.testing.assert_allclose(Z_fast, Z, rtol=1e-12, atol=1e-12)
+    dZ = rng.normal(size=Z.shape)
+    for fast, readable in zip(fast_layers.conv_backward(dZ, cache_fast),
+                              layers.conv_backward(dZ, cache)):
+        np.testing.assert_allclose(fast, readable, rtol=1e-12, atol=1e-12)
+    dX, dkernel, _ = fast_layers.conv_backward(dZ, cache_fast, input_gradient=False)
+    assert dX is None and dkernel.shape == kernel.shape
+
+
+@pytest.mark.parametrize("pooling", ["max", "average"])
+@pytest.mark.parametrize("window", [(2, 2, 2, 2), (2, 3, 1, 2), (3, 3, 1, 1)])
+def test_fast_pooling_pairs_equal_the_readable_pairs(pooling, window):
+    from course_utils import fast_layers, layers
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(2, 3, 7, 8))
+    A, cache = getattr(layers, f"{pooling}_pool_forward")(X, *window)
+    A_fast, cache_fast = getattr(fast_layers, f"{pooling}_pool_forward")(X, *window)
+    np.testing.assert_allclose(A_fast, A, rtol=1e-12, atol=1e-12)
+    dA = rng.normal(size=A.shape)
+    np.testing.assert_allclose(getattr(fast_layers, f"{pooling}_pool_backward")(dA, cache_fast),
+                               getattr(layers, f"{pooling}_pool_backward")(dA, cache),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_the_dense_pair_is_the_chain_rule_of_x_w_plus_b():
+    from course_utils.layers import dense_backward, dense_forward
+
+    rng = np.random.default_rng(5)
+    X, W, b = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=2)
+    Z, cache = dense_forward(X, W, b)
+    np.testing.assert_allclose(Z, X @ W + b)
+    dZ = rng.normal(size=Z.shape)
+    dX, dW, db = dense_backward(dZ, cache)
+    # each entry of the gradient against a central difference of sum(Z * dZ)
+    for array, gradient in ((X, dX), (W, dW), (b, db)):
+        numeric = numerical_gradient(lambda: float(np.sum(dense_forward(X, W, b)[0] * dZ)), array)
+        assert relative_error(gradient, numeric) < 1e-8

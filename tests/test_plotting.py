@@ -232,6 +232,11 @@ def test_strided_backward_steps_give_the_conv_layers_input_gradient(shape, k, s)
     expected = layer.backward(dZ)[0, 0]
     steps = strided_backward_steps(dZ[0, 0], layer.params["kernel"][0, 0], s, shape)
     np.testing.assert_allclose(steps["dX"], expected, rtol=1e-12, atol=1e-12)
+    # the picture's steps: the full convolution of the spread-out dZ, zeros after it
+    full = steps["full"]
+    np.testing.assert_allclose(steps["dX"][: full.shape[0], : full.shape[1]], full,
+                               rtol=1e-12, atol=1e-12)
+    assert not steps["dX"][full.shape[0]:].any() and not steps["dX"][:, full.shape[1]:].any()
     assert np.count_nonzero(steps["dilated"]) == np.count_nonzero(dZ)
     np.testing.assert_array_equal(steps["dilated"][::s, ::s], dZ[0, 0])
 

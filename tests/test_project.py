@@ -26,23 +26,34 @@ ALLOWED_IMPORTS = {
     "activations": {"_validation"},
     "costs": {"_validation"},
     "schedulers": {"_validation"},
-    "convolution": {"_validation"},
+    "toeplitz": {"_validation"},
+    "convolve_methods": {"_validation"},  # convolve2d's fast methods and its cost model
+    "convolution": {"_validation", "convolve_methods", "toeplitz"},  # re-exports both
     "data": {"_validation"},
-    "ising": {"_validation"},
-    "signals": {"_validation"},  # chirps in noise and the matched filter (notebook 09)  # the sampler of notebook 08 sits with the maths, numpy only
+    "ising": {"_validation"},  # the sampler of notebook 08 sits with the maths, numpy only
+    "signals": {"_validation"},  # chirps in noise and the matched filter (notebook 09)
     "_layer_base": {"_validation", "convolution", "activations"},
     "fast_layers": {"_validation", "convolution", "activations", "_layer_base"},
     "layers_1d": {"_validation", "activations", "_layer_base", "fast_layers"},  # height-1 layers
     "layers": {"_validation", "convolution", "activations", "_layer_base", "fast_layers",
-               "layers_1d"},
+               "layers_1d"},  # re-exports the 1D layers
     "model_file": {"activations", "costs", "schedulers", "_layer_base", "layers",
                    "layers_1d"},  # CNN's file format
-    "cnn": {"_validation", "convolution", "activations", "costs", "schedulers", "_layer_base",
-            "layers", "layers_1d", "fast_layers", "parallel", "model_file"},
+    # shapes, counts, data checks (images and signals)
+    "architecture": {"_validation", "_layer_base", "layers", "layers_1d"},
+    # the pieces around fit's loop: step, roll-back, Ctrl-C, which batches may be split
+    "training": {"activations", "costs", "parallel"},
+    "cnn": {"_validation", "activations", "costs", "schedulers", "_layer_base", "layers",
+            "layers_1d", "fast_layers", "parallel", "model_file", "training", "architecture"},
     "receptive_field": {"_validation", "_layer_base", "fast_layers", "layers"},  # layer geometry
+    # gradients of a trained network's score through the layers' own backward passes
+    "saliency": {"_validation", "activations", "convolution", "layers"},
 }
 # the plotting, Keras, homework and grading helpers sit on top and may import anything
-ON_TOP = {"__init__", "__main__", "plotting", "keras_models", "checks", "exercises", "grading"}
+ON_TOP = {"__init__", "__main__", "plotting", "plotting_images", "plotting_convolution",
+          "plotting_training", "keras_import", "keras_builders", "keras_grid", "keras_models",
+          "checks", "exercises", "grading",
+          "demos", "image_demos"}  # the lecture's widgets and animations (ipywidgets, imageio)
 
 
 def _requirements() -> list[str]:
@@ -175,17 +186,24 @@ def test_the_vectorised_layers_import_from_each_documented_path(statement):
     assert out.stdout.strip() == "True True"
 
 
-def test_the_vectorised_layers_are_instances_of_the_readable_ones():
-    from course_utils.layers import (
-        Convolution2DLayer,
-        Convolution2DLayerOPT,
-        Pooling2DLayer,
-        Pooling2DLayerOPT,
-    )
+def test_the_readable_and_vectorised_layers_are_the_same_shells_around_different_pairs():
+    # no isinstance tricks (ABCMeta.register): both are subclasses of the shared shell,
+    # and differ only in the pair functions they name
+    from course_utils import fast_layers, layers
+    from course_utils._layer_base import Convolution2DBase, Pooling2DBase
 
-    assert isinstance(Convolution2DLayerOPT(1, 2, 3, 3, seed=0), Convolution2DLayer)
-    assert isinstance(Pooling2DLayerOPT(2, 2), Pooling2DLayer)
-    assert not isinstance(Pooling2DLayerOPT(2, 2), Convolution2DLayer)
+    assert issubclass(layers.Convolution2DLayer, Convolution2DBase)
+    assert issubclass(fast_layers.Convolution2DLayerOPT, Convolution2DBase)
+    assert issubclass(layers.Pooling2DLayer, Pooling2DBase)
+    assert issubclass(fast_layers.Pooling2DLayerOPT, Pooling2DBase)
+    assert layers.Convolution2DLayer.conv_forward is layers.conv_forward
+    assert fast_layers.Convolution2DLayerOPT.conv_backward is fast_layers.conv_backward
+    assert layers.Pooling2DLayer.pairs["max"] == (layers.max_pool_forward, layers.max_pool_backward)
+    assert fast_layers.Pooling2DLayerOPT.pairs["average"] == (
+        fast_layers.average_pool_forward, fast_layers.average_pool_backward)
+    for name in ("conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
+                 "average_pool_forward", "average_pool_backward"):
+        assert getattr(layers, name) is not getattr(fast_layers, name), name
 
 
 def test_importing_the_package_does_not_import_tensorflow():
@@ -239,3 +257,31 @@ def test_the_readme_links_pages_that_exist():
         assert (ROOT / link).is_file(), f"README.md links {link}, which does not exist"
     for path in NOTEBOOKS:  # the course table names every notebook
         assert f"`{path.name}`" in readme, f"README.md's course table lacks {path.name}"
+
+
+def _package_map() -> list[str]:
+    """The module names in the first column of docs/contributing.md's map of the package."""
+    guide = (ROOT / "docs" / "contributing.md").read_text()
+    table = guide[guide.index("The map of the package"):guide.index("## Tests")]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    return [name for row in rows for name in re.findall(r"`([\w/]+)`", row.split("|")[1])]
+
+
+def test_the_package_map_in_contributing_md_lists_every_module_once():
+    listed = _package_map()
+    assert len(listed) == len(set(listed)), f"listed twice: {sorted(listed)}"
+    modules = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__"}
+    packages = {f"{path.parent.name}/" for path in PACKAGE.glob("*/__init__.py")}
+    assert set(listed) == modules | packages, (
+        f"docs/contributing.md's map misses {sorted(modules | packages - set(listed))} "
+        f"and lists {sorted(set(listed) - modules - packages)}, which are not modules"
+    )
+
+
+def test_the_package_map_is_in_dependency_order():
+    # "a module imports only modules above it in this table"
+    order = {name: index for index, name in enumerate(_package_map())}
+    for name, imported in _import_graph().items():
+        for other in imported:
+            if name in order and other in order:
+                assert order[other] < order[name], f"{name} imports {other}, listed below it"

@@ -94,7 +94,7 @@ def _positive_max_network(layers):
     """Same geometry, all-ones kernels, identity activations, MAX pooling (float64)."""
     copies = []
     for layer in layers:
-        if isinstance(layer, Convolution2DLayer):
+        if isinstance(layer, (Convolution2DLayer, Convolution2DLayerOPT)):
             copy = Convolution2DLayer(1, 1, layer.kernel_height, layer.kernel_width,
                                       layer.v_stride, layer.h_stride, layer.pad, seed=0)
             copy.params["kernel"][:] = 1.0

@@ -227,3 +227,31 @@ def test_lecture_usage_example_runs():
         adam_scheduler.reset()
     # every step is the first after a reset: eta * sign(g) = 1e-3 for positive gradients
     np.testing.assert_allclose(weights, 1 - 10 * 1e-3, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make, state_names",
+    [
+        (lambda: Constant(0.1), set()),
+        (lambda: Momentum(0.1, 0.9), {"change"}),
+        (lambda: Adagrad(0.1), {"G_t"}),
+        (lambda: AdagradMomentum(0.1, 0.9), {"G_t", "change"}),
+        (lambda: RMS_prop(0.1, 0.9), {"second"}),
+        (lambda: Adam(0.1, 0.9, 0.999), {"moment", "second", "t"}),
+    ],
+)
+def test_state_dict_is_what_was_learnt_and_load_state_dict_puts_it_back(make, state_names):
+    scheduler = make()
+    assert set(scheduler.state_dict()) == state_names  # no hyper-parameter in it
+    gradient = np.array([0.5, -2.0, 1.0])
+    scheduler.update_change(gradient)
+    snapshot = scheduler.state_dict()
+    expected = scheduler.update_change(gradient)
+    scheduler.update_change(3 * gradient)  # moves the state on
+    scheduler.load_state_dict(snapshot)  # back to the state after the first step
+    np.testing.assert_array_equal(scheduler.update_change(gradient), expected)
+
+
+def test_load_state_dict_refuses_the_state_of_another_scheduler():
+    with pytest.raises(ValueError, match=r"state must hold \['moment', 'second', 't'\]"):
+        Adam(0.1, 0.9, 0.999).load_state_dict(Momentum(0.1, 0.9).state_dict())

@@ -8,7 +8,9 @@ and prints one JSON line per (seed, L): the T_c estimate and its bootstrap error
 relative distance to Onsager's T_c, held-out accuracy away from (T < 2 or T > 2.5) and
 inside the critical region, and how far the unsymmetrised output moves under s -> -s.
 With WHAT=keras it trains the notebook's Keras twin (course_utils.keras_models.build_ising_cnn)
-for L = 32 instead. Run it under two or more kernels (tools/other_kernel.py names one, and
+for L = 32 instead. PAD=same trains with zero padding, WINDOW=2.2,2.35 with another training
+window (T < 2.2 ordered, T > 2.35 disordered): notebook 08's questions 2 and 4, answered in
+docs/instructor/08_ising_phases.md. Run it under two or more kernels (tools/other_kernel.py names one, and
 TF_ENABLE_ONEDNN_OPTS=0 for Keras); a check in the notebook must sit beyond the worst value
 seen, with room.
 """
@@ -41,10 +43,14 @@ def data(L):
     return spins[:, None].astype(np.float32), T, chain
 
 
+PAD = os.environ.get("PAD", "circular")
+LOW, HIGH = (float(t) for t in os.environ.get("WINDOW", "2.0,2.5").split(","))
+
+
 def ising_cnn(L, seed):
     cnn = CNN(cost_func=CostCrossEntropy, scheduler=Adam(eta=3e-3, rho=0.9, rho2=0.999), seed=seed)
     cnn.add_Convolution2DLayer(input_channels=1, feature_maps=4, kernel_height=3, kernel_width=3,
-                               pad="circular", act_func=LRELU)
+                               pad=PAD, act_func=LRELU)
     cnn.add_PoolingLayer(kernel_height=L // 4, kernel_width=L // 4, v_stride=L // 4,
                          h_stride=L // 4, pooling="average")
     cnn.add_FlattenLayer()
@@ -56,7 +62,7 @@ def ising_cnn(L, seed):
 def run(L, X, T, chain, seed):
     ordered = (T < T_C).astype(int)
     far = (T < 2.0) | (T > 2.5)
-    train, test = far & (chain < 15), chain >= 15
+    train, test = ((T < LOW) | (T > HIGH)) & (chain < 15), chain >= 15
     X_train = np.concatenate([X[train], -X[train]])
     y_train = np.concatenate([ordered[train], ordered[train]])
     order = np.random.default_rng(seed).permutation(len(y_train))
@@ -69,7 +75,7 @@ def run(L, X, T, chain, seed):
     estimate, error = bootstrap_crossing(TEMPERATURES, p.reshape(len(TEMPERATURES), CHAINS, PER_CHAIN))
     correct = (p > 0.5) == ordered
     return {
-        "kernel": KERNEL, "seed": seed, "L": L, "tc": round(estimate, 4), "tc_error": round(error, 4),
+        "kernel": KERNEL, "pad": PAD, "window": [LOW, HIGH], "seed": seed, "L": L, "tc": round(estimate, 4), "tc_error": round(error, 4),
         "relative": round(estimate / T_C - 1, 4),
         "acc_far": round(float(correct[test & far].mean()), 4),
         "acc_near": round(float(correct[test & ~far].mean()), 4),
