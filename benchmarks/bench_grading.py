@@ -1,4 +1,4 @@
-"""A class of hand-ins through the sandboxed grader: seconds per hand-in, and 300 x 7 projected.
+"""A class of hand-ins through the sandboxed grader: seconds per hand-in, and 300 x 8 projected.
 
     .venv/bin/python benchmarks/bench_grading.py [hand-ins per notebook, default 3] [--jobs 2]
 
@@ -6,7 +6,7 @@ Builds a throw-away course folder (release/ = the stored notebooks, whose check 
 the released ones; submitted/ = right and unanswered hand-ins of every notebook, made with
 tools/student_run.py's stubs), grades it with `python -m course_utils.grading`'s own
 function, two hand-ins at a time by default, and prints each notebook's mean seconds per
-hand-in, the batch's wall time, and the time 300 students x 7 notebooks would take at the
+hand-in, the batch's wall time, and the time 300 students x 8 notebooks would take at the
 batch's rate, against the goal of 8 hours on 2 cores. The second step of `make
 autograde`, nbgrader recording the verdicts, is not included: time it with `make
 autograde` on a course (see docs/grading.md).
@@ -15,6 +15,7 @@ autograde` on a course (see docs/grading.md).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -60,10 +61,17 @@ def main(argv: list[str]) -> int:
         per.setdefault(paths.assignment, []).append(result.seconds)
         assert result.status == "graded", (paths, result.status, result.problems)
     print(f"{len(done)} hand-ins ({args.per_notebook} per notebook), {args.jobs} at a time: "
-          f"{wall:.0f} s wall")
+          f"{wall:.0f} s wall; boxes: {sandbox.confinement_here()}")
     for assignment, seconds in sorted(per.items()):
         print(f"  {assignment:<24} {statistics.mean(seconds):5.1f} s per hand-in "
               f"(min {min(seconds):.1f}, max {max(seconds):.1f})")
+    cores = os.cpu_count() or 1
+    measured = [r.cpu_seconds for _, r in done if r.cpu_seconds is not None]
+    cpu = sum(measured) / len(measured) * len(done) if measured else float("nan")
+    print(f"CPU time of the boxes (their cgroups): {cpu:.0f} s ({cpu / len(done):.1f} s per hand-in); on "
+          f"{cores} otherwise idle cores 300 x {len(notebooks)} would take "
+          f"{cpu / len(done) * 300 * len(notebooks) / cores / 3600:.1f} h "
+          f"(load average now {os.getloadavg()[0]:.1f})")
     projected = wall / len(done) * 300 * len(notebooks) / 3600
     print(f"300 students x {len(notebooks)} notebooks at this rate: {projected:.1f} h; "
           f"goal {GOAL_HOURS:.0f} h: {projected / GOAL_HOURS:.2f}x of the goal "

@@ -29,8 +29,11 @@ from ._validation import positive_int
 __all__ = ["DATA_DIR", "load_digits", "load_mnist", "load_mnist1d", "load_photo", "onehot", "photo_path",
            "shift_images", "train_val_test_split"]
 
-#: the repository's data/ folder (next to the course_utils package)
-DATA_DIR: Path = Path(__file__).resolve().parent.parent / "data"
+#: the repository's data/ folder (next to the course_utils package), or in an installed
+#: wheel the same files as course_utils/_data (setup.py)
+_INSTALLED_DATA = Path(__file__).resolve().parent / "_data"
+DATA_DIR: Path = (_INSTALLED_DATA if _INSTALLED_DATA.is_dir()
+                  else Path(__file__).resolve().parent.parent / "data")
 
 #: ITU-R BT.601 luma weights for R, G, B (what PIL's convert("L") uses)
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)

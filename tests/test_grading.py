@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from _bubblewrap import require_bubblewrap
 from _helpers import NOTEBOOKS, ROOT
 
 from course_utils import checks, exercises
@@ -75,6 +76,126 @@ def test_wire_refuses_a_file_too_large_or_not_json(tmp_path, monkeypatch):
         wire.load(path)
 
 
+# ----------------------------------------------------------------------------- the channel
+def test_read_regular_refuses_fifos_links_devices_hard_links_and_too_much(tmp_path):
+    from course_utils.grading import channel
+
+    (tmp_path / "ok.json").write_bytes(b"[1, 2]")
+    assert channel.read_regular(tmp_path, "ok.json", 100) == b"[1, 2]"
+    os.mkfifo(tmp_path / "fifo.json")                     # nobody writes: open must not block
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    (tmp_path / "link.json").symlink_to(tmp_path / "ok.json")
+    os.link(tmp_path / "ok.json", tmp_path / "hard.json")
+    (tmp_path / "big.json").write_bytes(b"x" * 101)
+    start = time.monotonic()
+    for name, why in (("fifo.json", "not a regular file"), ("zero.json", "cannot be opened"),
+                      ("link.json", "cannot be opened"), ("hard.json", "2 links"),
+                      ("big.json", "more than the 100")):
+        with pytest.raises(channel.Refused, match=why):
+            channel.read_regular(tmp_path, name, 100)
+    assert time.monotonic() - start < 1
+    (tmp_path / "folder").symlink_to(tmp_path)           # a linked folder is not followed either
+    with pytest.raises(OSError):
+        channel.read_regular(tmp_path / "folder", "ok.json", 100)
+    with pytest.raises(channel.Refused, match="not one the grader uses"):
+        channel.read_regular(tmp_path, "../ok.json", 100)
+
+
+def test_frames_keep_whole_records_within_the_budget():
+    from course_utils.grading import channel
+
+    stream = channel.frame("hello", b"") + channel.frame("a.json", b"12345") + channel.frame("b", b"x" * 50)
+    frames = channel.Frames(budget=len(stream) - 10)
+    for at in range(0, len(stream), 7):                  # as a pipe delivers it, in pieces
+        frames.feed(stream[at:at + 7])
+    assert frames.overflow and frames.parse() == {"hello": b"", "a.json": b"12345"}
+    forged = channel.Frames(10**6)
+    forged.feed(b"a.json 999999999\nshort")              # a size that is not there
+    assert forged.parse() == {}
+
+
+# ----------------------------------------------------------------------------- the box's package
+def test_the_box_package_holds_no_references_and_a_stand_in_for_the_checks():
+    from course_utils.grading import calling, sandbox
+
+    copy = sandbox.box_package()
+    names = {p.relative_to(copy).as_posix() for p in copy.rglob("*")}
+    assert "grading/probe.py" in names and "cnn.py" in names
+    assert not [n for n in names if n.split("/")[0].startswith("exercises") or "__pycache__" in n]
+    text = "\n".join(p.read_text() for p in copy.rglob("*.py"))
+    assert not re.search(r"def \w+_reference\(|^EXERCISES\b", text, re.MULTILINE)
+    assert "judged by the grader" in (copy / "checks.py").read_text()
+    # the probe's calling is the exercises' own
+    adam = exercises.scheduler_exercise()
+    cases = adam.cases(np.random.default_rng(3))
+    from course_utils.schedulers import Adam
+    ours = calling.answer_callable(Adam, "scheduler", dict(adam.settings))
+    theirs = exercises.answer_callable(Adam, "scheduler", dict(adam.settings))
+    np.testing.assert_array_equal(ours(*cases[0]), theirs(*cases[0]))
+
+
+@pytest.mark.slow
+def test_a_wheel_ships_the_grader_and_the_data_and_grades_from_under_tmp(tmp_path):
+    """pip wheel . holds every subpackage and data/ as course_utils/_data (setup.py); installed
+    (non-editable, under /tmp) it grades a hand-in in its box."""
+    import shutil
+    import zipfile
+
+    pip = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pip"]
+    source = tmp_path / "source"        # built from a copy: pip leaves build/ where it builds
+    for name in ("course_utils", "data"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE", "requirements.txt"):
+        shutil.copy2(ROOT / name, source / name)
+    result = subprocess.run([*pip, "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    wheel = next(tmp_path.glob("*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "course_utils").rglob("__init__.py")}
+    for package in packages:
+        assert f"{package}/__init__.py" in names, package
+    for data in (ROOT / "data").iterdir():
+        assert f"course_utils/_data/{data.name}" in names, data.name
+    require_bubblewrap()
+    site = tmp_path / "site"
+    result = subprocess.run([*pip, "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    script = ("import sys, nbformat, course_utils, course_utils.data as d\n"
+              "from course_utils.grading import grader\n"
+              f"assert course_utils.__file__.startswith({str(site)!r}), course_utils.__file__\n"
+              "assert (d.DATA_DIR / 'china.jpg').is_file(), d.DATA_DIR\n"
+              "course = nbformat.read(sys.argv[1], as_version=4)\n"
+              "r = grader.grade_notebook(sys.argv[1], course)\n"
+              "print(r.status, r.score, r.max_score, r.problems)\n")
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", script, str(NOTEBOOKS[0])],
+                            capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(site)})
+    assert result.returncode == 0 and "graded 3.0 3.0 []" in result.stdout, \
+        (result.stdout + result.stderr)[-3000:]
+
+
+def test_cgroup_per_box_limits_processes_where_cgroups_can_be_made():
+    from course_utils.grading.cgroup import Cgroup
+
+    group = Cgroup.create(memory=2**28, pids=8, cpus=0.5)
+    if group is None:
+        pytest.skip("no cgroup can be made here (not root, no delegated cgroup): "
+                    "the boxes keep only their per-process limits")
+    try:
+        child = subprocess.Popen(["/bin/sh", "-c", ('for f in $P; do echo $$ > "$f"; done; '
+                                  'for i in $(seq 30); do sleep 5 & done; wait')],
+                                 env={**os.environ, "P": " ".join(map(str, group.procs))},
+                                 stderr=subprocess.PIPE)
+        time.sleep(1)
+        assert 1 <= len(group.pids()) <= 8
+    finally:
+        group.remove()
+    child.wait(timeout=10)
+    assert group.pids() == []
+
+
 # ----------------------------------------------------------------------------- course exercises
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_graded_exercise_is_read_from_its_check_cell_and_judges_the_solution(path):
@@ -123,6 +244,10 @@ def test_scan_flags_checks_internals_and_the_courses_own_implementation():
         (6, "getattr(__import__('course_utils'), 'che' + 'cks')"),
         (7, "notes = open('/home/ta/grading/checks.txt').read()"),
         (8, "import importlib\nimportlib.import_module('course_utils.checks')"),
+        (9, "from course_utils.exercises import EXERCISES\nEXERCISES['convolve1d'].reference"),
+        (10, "import course_utils.exercises._conv as c"),
+        (11, "import course_utils as cu\ncu.exercises._conv_backward_reference(1, 2, 3)"),
+        (12, "from course_utils import exercises"),
     ]
     flagged = scan.flags(cells, course, {"my_convolve1d": ("convolve",), "my_convolve2d": ("convolve2d",)})
     assert [f.answer for f in flagged if f.answer] == ["my_convolve1d"]
@@ -133,6 +258,9 @@ def test_scan_flags_checks_internals_and_the_courses_own_implementation():
     assert any(f.startswith("cell 4: touches builtins") for f in found)
     assert any(f.startswith("cell 6: touches") and "dynamic imports" in f for f in found)
     assert any(f.startswith("cell 8: touches") and "course_utils.checks" in f for f in found)
+    for cell in (9, 10, 11, 12):
+        assert any(f.startswith(f"cell {cell}: touches") and "course_utils.exercises" in f
+                   for f in found), (cell, found)
     assert not any(f.startswith(("cell 0", "cell 5", "cell 7")) for f in found)
 
 
@@ -264,6 +392,7 @@ class _Listener:
 @pytest.fixture(scope="session")
 def graded_class(homework_course, tmp_path_factory):
     """Every hand-in above plus a right hand-in of each notebook, through `make autograde`."""
+    require_bubblewrap()
     course_dir = homework_course["course"]
     base = tmp_path_factory.mktemp("class")
     submitted = base / "submitted"
@@ -297,7 +426,10 @@ def graded_class(homework_course, tmp_path_factory):
     env = {**os.environ, "MAKEFLAGS": ""}
     result = subprocess.run(
         ["make", "--no-print-directory", "autograde", f"COURSE_DIR={course_dir}",
-         f"SUBMITTED={submitted}", "GRADE_FLAGS=--cell-seconds 15 --wall-seconds 150 --memory-gib 4"],
+         f"SUBMITTED={submitted}",
+         # the "ref" hand-ins are the self-test's notebooks already (test_grading_attacks.py
+         # runs the self-test): not twice
+         "GRADE_FLAGS=--cell-seconds 15 --wall-seconds 150 --memory-gib 4 --no-self-test"],
         cwd=ROOT, check=False, capture_output=True, text=True, env=env, timeout=1800)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
@@ -438,6 +570,7 @@ def _endless(tmp_path) -> Path:
 def test_a_notebook_past_its_wall_clock_limit_is_killed_and_scores_nothing(tmp_path):
     from course_utils.grading import sandbox
 
+    require_bubblewrap()
     course = nbformat.read(NOTEBOOKS[0], as_version=4)
     limits = sandbox.Limits(wall_seconds=10, cell_seconds=1000)
     result = grader.grade_notebook(_endless(tmp_path), course, limits)
@@ -462,11 +595,14 @@ def test_unsafe_mode_runs_without_the_box_only_when_asked(tmp_path, capsys):
     course = nbformat.read(NOTEBOOKS[0], as_version=4)
     (tmp_path / "release" / "01_convolution").mkdir(parents=True)
     nbformat.write(course, tmp_path / "release" / "01_convolution" / "01_convolution.ipynb")
+    (tmp_path / "source" / "01_convolution").mkdir(parents=True)
+    nbformat.write(course, tmp_path / "source" / "01_convolution" / "01_convolution.ipynb")
     (tmp_path / "submitted" / "dora" / "01_convolution").mkdir(parents=True)
     nbformat.write(course, tmp_path / "submitted" / "dora" / "01_convolution" / "01_convolution.ipynb")
-    assert cli.main([str(tmp_path), "--unsafe-no-sandbox", "--jobs", "1"]) == 0
+    assert cli.main([str(tmp_path), "--unsafe-no-sandbox", "--jobs", "2"]) == 0
     captured = capsys.readouterr()
     assert "WARNING: grading without a sandbox" in captured.err
+    assert "self-test 01_convolution: passed" in captured.out
     assert "dora" in captured.out and "3/3" in captured.out
     rows = list(csv.DictReader((tmp_path / "grading_report.csv").open()))
     assert [(r["student"], float(r["score"])) for r in rows] == [("dora", 3.0)]

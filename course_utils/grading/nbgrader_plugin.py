@@ -39,7 +39,11 @@ def _result(resources) -> grader.Result:
     paths = paths_of(_course_root(resources), info["student"], info["assignment"], info["notebook"])
     if not verdict_is_current(paths):
         grade_file(paths)
-    return grader.Result.from_json(paths.verdict.read_text(encoding="utf-8"))
+    result = grader.Result.from_json(paths.verdict.read_text(encoding="utf-8"))
+    if result.status == "error":   # never a grade: nbgrader records nothing for this hand-in
+        raise RuntimeError(f"{info['student']}/{info['assignment']} could not be graded: "
+                           + "; ".join(result.problems))
+    return result
 
 
 class ExternalVerdicts(NbGraderPreprocessor):

@@ -6,7 +6,8 @@ course's are skipped), never run. It flags, for a person to judge, not for a zer
 - use of the course's own implementation of the exercise (or of the library function the
   check compares with) in the cell that defines the answer;
 - anything that touches the grading machinery or Python's internals: `course_utils.checks`,
-  `course_utils.grading`, `sys.modules`, `builtins`, the IPython shell, dynamic imports and
+  `course_utils.grading`, `course_utils.exercises` (the references and cases, and anything
+  under it, e.g. its private helpers; the box holds no copy, but a hand-in run elsewhere does), `sys.modules`, `builtins`, the IPython shell, dynamic imports and
   code (`__import__`, `importlib`, `exec`, `eval`, `compile`).
 """
 
@@ -18,11 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _MAGIC = re.compile(r"^\s*[%!].*$", re.MULTILINE)
-_NAMED = re.compile(r"course_utils\.(checks|grading)\b|^(checks|builtins|__builtins__|modules"
-                    r"|showtraceback)$")
+_NAMED = re.compile(r"course_utils\.(checks|grading|exercises)\b|^(checks|exercises|builtins"
+                    r"|__builtins__|modules|showtraceback)$")
 _INTERNALS = {
     "checks": "course_utils.checks (the self-checks)",
     "grading": "course_utils.grading (the grader)",
+    "exercises": "course_utils.exercises (the grader's references)",
     "modules": "sys.modules",
     "builtins": "builtins",
     "__builtins__": "builtins",
