@@ -113,12 +113,49 @@ def machine_facts() -> str:
             )
     except ImportError:  # threadpoolctl comes with scikit-learn; only the report needs it
         lines.append("threadpoolctl not installed: BLAS kernel unknown")
+    lines.append(load_line())
     openblas = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")}
     lines.append(
         "OPENBLAS_* environment: "
         + (", ".join(f"{k}={v}" for k, v in sorted(openblas.items())) or "none set")
     )
     return "\n".join(lines)
+
+
+def load_average() -> float | None:
+    """The system's load average over the last minute (None where the system has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows
+        return None
+
+
+def load_line() -> str:
+    """The load average beside the number of CPUs: other programs' share of the machine.
+
+    A reference that uses all cores (Keras, TensorFlow) loses more to other programs than
+    our code on one thread does, so on a busy machine a ratio ours / reference looks
+    better than it is: read it with this line (and busy_warning) beside it.
+    """
+    load = load_average()
+    if load is None:
+        return "load average: unknown on this system"
+    return f"load average (1 min): {load:.2f} on {os.cpu_count()} CPUs"
+
+
+def busy_warning() -> str | None:
+    """A warning when the machine was busier than this benchmark alone makes it, else None.
+
+    The benchmark itself keeps up to all cores busy (Keras), so a 1-minute load average
+    above the number of CPUs means other programs shared them: they slow an all-core
+    reference more than our one thread, and the ratios against it flatter us.
+    """
+    load, cpus = load_average(), os.cpu_count() or 1
+    if load is None or load <= cpus:
+        return None
+    return (f"  WARNING: load average {load:.2f} on {cpus} CPUs while measuring: other programs "
+            "shared the cores, which slows an all-core reference more than our one thread; "
+            "the ratios against Keras above are flattered. Measure again on an idle machine.")
 
 
 def header(title: str) -> None:

@@ -19,8 +19,8 @@ epoch = fit time / EPOCHS, best of REPEATS fits, all fits alternating.
 Keras uses all cores (TensorFlow splits each operation over its threads). Ours runs on one
 thread (the default: whole batches, BLAS on one thread) and with fit(parallel=True) (each
 batch split in two halves on two threads). The goal: ours on one thread, without progress
-output, at most 0.7 of Keras on all cores; and the split never slower than one thread
-(if it is, keep the default).
+output, at most 0.7 of Keras on all cores; and two threads at most 0.6 of one thread
+(issue 34; if the split is slower than one thread, keep the default).
 
 A breakdown of our one-thread epoch (each layer's forward and backward, the optimiser, the
 training scores and the rest) says where the time goes.
@@ -40,7 +40,7 @@ from collections import defaultdict
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from _common import QUICK, header, ratio_line
+from _common import QUICK, busy_warning, header, load_line, ratio_line
 
 from course_utils.activations import LRELU, LRELU_SLOPE, softmax
 from course_utils.cnn import CNN
@@ -168,7 +168,11 @@ def main() -> None:
     print(ratio_line("CNN epoch ours on two threads (parallel=True) / Keras on all cores, "
                      "no progress output", two / keras))
     print(ratio_line("CNN epoch ours on two threads / ours on one thread (fit(parallel=True) "
-                     "pays below 1)", two / one))
+                     "pays below 1; issue 34's goal 0.6)", two / one, 0.6))
+    print(f"  after the fits: {load_line()}")
+    warning = busy_warning()
+    if warning:
+        print(warning)
 
 
 def breakdown(cnn: CNN, fit_one_thread) -> None:

@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 RATIO = re.compile(r": [\d.,]+x(  \(goal .*)?$")
 SCRIPTS = [
     "bench_convolve2d.py", "bench_conv_layer.py", "bench_cnn_epoch.py", "bench_memory.py",
-    "profile_epoch.py",
+    "profile_epoch.py", "bench_adam.py",
 ]
 
 
@@ -60,7 +60,8 @@ def main(argv: list[str]) -> int:
         )
         for line in process.stdout:
             print(line, end="", flush=True)
-            if RATIO.search(line):
+            # the ratio lines, and the warnings that say how far to trust them
+            if RATIO.search(line) or line.lstrip().startswith("WARNING:"):
                 summary.append(line.rstrip())
         if process.wait() != 0:
             crashed.append(script)

@@ -22,6 +22,7 @@ EXPECTED = {
     "cnn_epoch": "CNN epoch ours on one thread / Keras on all cores, no progress output",
     "memory": "memory peak of one training step / largest im2col buffer",
     "profile_epoch": "CNN epoch on one thread / its matrix products at numpy's matmul speed",
+    "adam": "Adam update ours / textbook form",
 }
 
 
