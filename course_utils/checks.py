@@ -35,19 +35,29 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.exercises import EXERCISES, Exercise, scheduler_exercise
+from course_utils.exercises import (
+    EXERCISES,
+    Exercise,
+    nb05_cnn_training,
+    nb08_ising_phases,
+    scheduler_exercise,
+)
 
 PASS, FAIL, TODO = "✔", "✘", "…"
 
 
-def points(passed: bool, out_of: float = 1.0) -> float:
-    """The points a check's result earns: `out_of` when it passed (exactly True), else 0.0.
+def points(passed: bool | float, out_of: float = 1.0) -> float:
+    """The points a check's result earns: `out_of` when it passed (exactly True), else 0.0;
+    for a model check, which returns the fraction of the points it earned (a float in
+    [0, 1]), that fraction of `out_of`.
 
     The last line of a check cell; nbgrader reads this number as the test cell's score
     (its "partial credit"), so `out_of` must not exceed the cell's ``points`` metadata.
     """
     if not isinstance(out_of, (int, float)) or isinstance(out_of, bool) or not out_of > 0:
         raise ValueError(f"out_of must be a positive number, got {out_of!r}")
+    if type(passed) is float and 0.0 <= passed <= 1.0:
+        return round(float(out_of) * passed, 3)
     return float(out_of) if passed is True else 0.0
 
 
@@ -106,8 +116,12 @@ def judge(exercise: Exercise, name: str, cases: Sequence[tuple],
           outcomes: Iterable[Outcome]) -> tuple[bool, list[str]]:
     """Compare outcomes with the reference, case by case; (passed, the lines of the verdict).
 
-    Stops at the first failing case, so `outcomes` may compute each one lazily.
+    Stops at the first failing case, so `outcomes` may compute each one lazily. A model
+    exercise is not judged here (it has no cases): its judge_model reads the model file.
     """
+    if exercise.kind == "model":
+        return False, [(f"{FAIL} {name}: a model exercise is judged by its judge_model "
+                       "(the grader saves the network and reads the file), not by cases")]
     for number, (args, outcome) in enumerate(zip(cases, outcomes), start=1):
         if outcome.not_answered:
             unanswered = f"{TODO} {name}: not answered yet (the function still raises NotImplementedError)"
@@ -127,6 +141,19 @@ def judge(exercise: Exercise, name: str, cases: Sequence[tuple],
                 lines.append(_field("got", _as_shown(outcome.value)))
             return False, lines
     return True, [f"{PASS} {name}: passed {len(cases)} cases"]
+
+
+def judge_model_file(exercise: Exercise, name: str, path: str, seed: int) -> tuple[float, list[str]]:
+    """The grader's verdict on a model exercise: (fraction of the points, the verdict's lines).
+
+    path: the model file the box wrote (CNN.save of the answer variable; missing if the
+    variable held no trained CNN); seed: the grader's secret seed. judge_model reads the file
+    as untrusted data and draws its held-out data from the seed; a bad file is a 0 with its
+    reason, never an exception.
+    """
+    fraction, text = exercise.judge_model(str(path), seed)
+    mark = PASS if fraction == 1.0 else FAIL
+    return fraction, [f"{mark} {name}: {fraction:.2f} of the points: {text}"]
 
 
 def call(student_fn: Callable, args: tuple) -> Outcome:
@@ -302,24 +329,107 @@ def check_crossing_temperature(f: Callable) -> bool:
     return _check(EXERCISES["crossing_temperature"], f)
 
 
-# ============================================================================ notebook 09
+def check_conv_backward_strided(f: Callable) -> bool:
+    """f(X, kernel, dZ, stride, pad) -> (dX, dkernel) for Z = cross-correlation of X padded
+    with `pad` zeros on every side, the kernel moved `stride` pixels at a time, no bias.
+
+    X (N, C, H, W), kernel (C, F, kh, kw), dZ (N, F, out_h, out_w) with
+    out = floor((H + 2 pad - kh) / stride) + 1. Judged by a gradient check: central
+    differences of sum(Z * dZ), on shapes where the stride drops the border and leaves gaps.
+    """
+    return _check(EXERCISES["conv_backward_strided"], f)
+
+
+def check_dense_backward(f: Callable) -> bool:
+    """f(X, W, b, dA) -> (dX, dW, db) of A = sigmoid(X @ W + b), by a gradient check.
+
+    Prints which gradients still disagree with central differences of sum(A * dA).
+    """
+    return _check(EXERCISES["dense_backward"], f)
+
+
+def check_fixed_run(f: Callable) -> bool:
+    """f(run) -> the failing run's configuration (a dict, FAILING_RUN) repaired.
+
+    The repaired run is re-run on other digits. It passes when it learns (training loss at
+    least halves, accuracy >= 0.80 on digits it never saw) and its validation accuracy is
+    within 0.06 of that unseen accuracy; otherwise the verdict names the symptoms that remain.
+    """
+    return _check(EXERCISES["fixed_run"], f)
+
+
 def check_matched_filter(f: Callable) -> bool:
-    """f(x, template) -> the matched filter's output at every valid position of the 1D
-    signal x: z[i] = sum_j x[i + j] template[j] / ||template||, shape (len(x) - len(template) + 1,).
+    """Notebook 09. f(x, template) -> the matched filter's output at every valid position of
+    the 1D signal x: z[i] = sum_j x[i + j] template[j] / ||template||, shape
+    (len(x) - len(template) + 1,).
     """
     return _check(EXERCISES["matched_filter"], f)
 
 
 def check_receptive_field(f: Callable) -> bool:
-    """f(layers) -> the receptive field (in input samples) of one output of a stack of 1D
-    convolutions, layers a list of (kernel_size, stride, dilation), first layer first.
+    """Notebook 09. f(layers) -> the receptive field (in input samples) of one output of a
+    stack of 1D convolutions, layers a list of (kernel_size, stride, dilation), first layer
+    first.
     """
     return _check(EXERCISES["receptive_field"], f)
 
 
 def check_detection_probability(f: Callable) -> bool:
-    """f(noise_scores, signal_scores, false_alarm) -> the share of signal scores strictly
-    above np.quantile(noise_scores, 1 - false_alarm).
+    """Notebook 09. f(noise_scores, signal_scores, false_alarm) -> the share of signal scores
+    strictly above np.quantile(noise_scores, 1 - false_alarm).
     """
     return _check(EXERCISES["detection_probability"], f)
-# ============================================================================ end of notebook 09
+
+
+def _check_model(exercise: Exercise, model: Any, score: Callable[[str], tuple[float, str]]) -> float:
+    """Save the student's network, score the file as the grader would; print; the fraction."""
+    import tempfile
+    from pathlib import Path
+
+    name = exercise.answer
+    if model is None or not hasattr(model, "save"):
+        print(f"{TODO} {name}: not answered yet (no trained CNN in {name})")
+        return 0.0
+    with tempfile.TemporaryDirectory(prefix="model-check-") as folder:
+        path = Path(folder) / "model.npz"
+        try:
+            model.save(path)
+        except Exception as error:  # noqa: BLE001 -- an untrained network cannot be saved
+            print(f"{FAIL} {name}: the network could not be saved ({_describe_error(error)})")
+            return 0.0
+        fraction, text = score(str(path))
+    mark = PASS if fraction == 1.0 else FAIL
+    print(f"{mark} {name}: {fraction:.2f} of the points on your validation data: {text}")
+    return fraction
+
+
+def check_digit_model(model: Any) -> float:
+    """Score the trained digit network as the grader will, but on YOUR validation digits.
+
+    The 500 validation digits of the notebook's split, distorted by distort_digits with seed 0;
+    the grader uses 2,000 distortions of the 1,000 test digits, from a secret seed. Returns
+    the fraction of the points: 1 at accuracy >= 0.89, 0 at <= 0.70, linear between.
+    """
+    ex = nb05_cnn_training
+    return _check_model(EXERCISES["digit_model"], model, lambda path: ex.score_digit_model(
+        path, *ex.validation_digits(0), "distorted validation digits"))
+
+
+def check_phase_model(model: Any) -> float:
+    """Score the L = 16 phase classifier as the grader will (configurations from seed 0).
+
+    Accuracy of P(ordered) > 1/2 (column 1, averaged over s and -s) on fresh configurations
+    at T = 1.7 ... 3.2; 1 at >= 0.95, 0 at <= 0.75.
+    """
+    return _check_model(EXERCISES["phase_model"], model,
+                        lambda path: nb08_ising_phases.judge_phase_model(path, 0))
+
+
+def check_crossing_model(model: Any) -> float:
+    """Score the L = 12 classifier as the grader will (configurations from seed 0): where its
+    mean P(ordered) crosses 1/2 between T = 1.9 and 2.7; full points within 0.10 of
+    Onsager's T_c (a finite lattice crosses a little above it), none beyond 0.25, and
+    none if it misclassifies T = 1.9 or 2.7.
+    """
+    return _check_model(EXERCISES["crossing_model"], model,
+                        lambda path: nb08_ising_phases.judge_crossing_model(path, 0))

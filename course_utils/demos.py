@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import io
 import numbers
+import textwrap
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -132,7 +133,7 @@ def draw_conv_arithmetic(g: ConvGeometry, step: int = 0, fig=None):
     if g.error:
         ax = fig.add_subplot()
         ax.axis("off")
-        ax.text(0.5, 0.5, "\n".join(_wrap(g.error, 60)), ha="center", va="center",
+        ax.text(0.5, 0.5, "\n".join(textwrap.wrap(g.error, 60)), ha="center", va="center",
                 fontsize=12, color="darkred")
         return fig
     ax_in, ax_out = fig.subplots(1, 2, gridspec_kw={"width_ratios": [g.i + g.before + g.after,
@@ -171,14 +172,6 @@ def draw_conv_arithmetic(g: ConvGeometry, step: int = 0, fig=None):
     return fig
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + len(word) > width:
-            lines.append(line)
-            line = ""
-        line = f"{line} {word}".strip()
-    return [*lines, line]
 
 
 def png(fig) -> bytes:

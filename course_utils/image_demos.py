@@ -8,6 +8,8 @@ frames in the stored notebook. Bad input is shown in the widget, never raised.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -167,7 +169,7 @@ def draw_receptive_field(image: np.ndarray, layers: list, fig=None):
     except ValueError as error:
         ax = fig.add_subplot()
         ax.axis("off")
-        ax.text(0.5, 0.5, "\n".join(_wrap(str(error), 70)), ha="center", va="center",
+        ax.text(0.5, 0.5, "\n".join(textwrap.wrap(str(error), 70)), ha="center", va="center",
                 color="darkred")
         return fig
     ax, ax_text = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
@@ -193,14 +195,6 @@ def draw_receptive_field(image: np.ndarray, layers: list, fig=None):
     return fig
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + len(word) > width:
-            lines.append(line)
-            line = ""
-        line = f"{line} {word}".strip()
-    return [*lines, line]
 
 
 def field_frames(image: np.ndarray, depths=range(1, 7), k: int = 3) -> list[np.ndarray]:

@@ -238,6 +238,28 @@ class AdamResetKeepsMoments(StudentAdam):
         self.t = 0
 
 
+class AdamDeltaInsideTheRoot(StudentAdam):
+    """sqrt(v_hat + delta): the statement adds delta after the square root."""
+
+    def update_change(self, gradient):
+        self.t += 1
+        self.m = self.rho * self.m + (1 - self.rho) * gradient
+        self.v = self.rho2 * self.v + (1 - self.rho2) * gradient**2
+        m_hat, v_hat = self.m / (1 - self.rho**self.t), self.v / (1 - self.rho2**self.t)
+        return self.eta * m_hat / np.sqrt(v_hat + 1e-8)
+
+
+class AdamDeltaSevenDigits(StudentAdam):
+    """delta = 1e-7 (a value some libraries use) instead of the statement's 1e-8."""
+
+    def update_change(self, gradient):
+        self.t += 1
+        self.m = self.rho * self.m + (1 - self.rho) * gradient
+        self.v = self.rho2 * self.v + (1 - self.rho2) * gradient**2
+        m_hat, v_hat = self.m / (1 - self.rho**self.t), self.v / (1 - self.rho2**self.t)
+        return self.eta * m_hat / (np.sqrt(v_hat) + 1e-7)
+
+
 class AdamOwnEpsilonLarge(StudentAdam):
     def update_change(self, gradient):
         return super().update_change(gradient) * (1 - 1e-3)
@@ -271,6 +293,29 @@ def pool_backward_average(X, dA, k):
 
 def pool_backward_argmin(X, dA, k):
     return pool_backward(-X, dA, k)
+
+
+def _pool_backward_choosing(X, dA, k, choose):
+    """Max-pool backward that sends dA to the maxima of each window that choose(rows, cols) picks."""
+    dX = np.zeros(X.shape)
+    for n, c, i, j in itertools.product(*(range(s) for s in dA.shape)):
+        window = X[n, c, i * k : (i + 1) * k, j * k : (j + 1) * k]
+        rows, cols = np.nonzero(window == window.max())      # row by row
+        for a, b in choose(rows, cols):
+            dX[n, c, i * k + a, j * k + b] += dA[n, c, i, j]
+    return dX
+
+
+def pool_backward_every_tied_maximum(X, dA, k):
+    return _pool_backward_choosing(X, dA, k, lambda rows, cols: zip(rows, cols))
+
+
+def pool_backward_last_maximum(X, dA, k):
+    return _pool_backward_choosing(X, dA, k, lambda rows, cols: [(rows[-1], cols[-1])])
+
+
+def pool_backward_first_maximum_column_by_column(X, dA, k):
+    return _pool_backward_choosing(X, dA, k, lambda rows, cols: [min(zip(rows, cols), key=lambda p: (p[1], p[0]))])
 
 
 def pool_backward_to_all(X, dA, k):
@@ -312,6 +357,21 @@ def col2im_column_major(cols, image_shape, kh, kw):
 
 def best_ignoring_nan_badly(accuracy, etas, lambdas):
     i, j = np.unravel_index(np.argmax(accuracy), accuracy.shape)  # argmax picks the NaN
+    return etas[i], lambdas[j]
+
+
+def best_last_of_ties(accuracy, etas, lambdas):
+    """>= instead of >: the last of tied cells wins."""
+    best, choice = -np.inf, None
+    for i, eta in enumerate(etas):
+        for j, lam in enumerate(lambdas):
+            if np.isfinite(accuracy[i, j]) and accuracy[i, j] >= best:
+                best, choice = accuracy[i, j], (eta, lam)
+    return choice
+
+
+def best_first_of_ties_column_by_column(accuracy, etas, lambdas):
+    j, i = np.unravel_index(np.nanargmax(accuracy.T), accuracy.T.shape)
     return etas[i], lambdas[j]
 
 
@@ -427,6 +487,8 @@ BROKEN = [
     (checks.check_scheduler, AdamCountingEpochs),
     (checks.check_scheduler, AdamResetKeepsMoments),
     (checks.check_scheduler, AdamOwnEpsilonLarge),
+    (checks.check_scheduler, AdamDeltaInsideTheRoot),
+    (checks.check_scheduler, AdamDeltaSevenDigits),
     (checks.check_conv_backward, conv_backward_flipped_dkernel),
     (checks.check_conv_backward, conv_backward_dX_by_correlation),
     (checks.check_conv_backward, conv_backward_first_image_only),
@@ -434,6 +496,9 @@ BROKEN = [
     (checks.check_pool_backward, pool_backward_average),
     (checks.check_pool_backward, pool_backward_argmin),
     (checks.check_pool_backward, pool_backward_to_all),
+    (checks.check_pool_backward, pool_backward_every_tied_maximum),
+    (checks.check_pool_backward, pool_backward_last_maximum),
+    (checks.check_pool_backward, pool_backward_first_maximum_column_by_column),
     (checks.check_im2col, im2col_column_major),
     (checks.check_im2col, im2col_transposed),
     (checks.check_col2im, col2im_overwrites),
@@ -443,6 +508,8 @@ BROKEN = [
     (checks.check_best_hyperparameters, best_ignoring_nan_badly),
     (checks.check_best_hyperparameters, best_swapped),
     (checks.check_best_hyperparameters, best_lowest),
+    (checks.check_best_hyperparameters, best_last_of_ties),
+    (checks.check_best_hyperparameters, best_first_of_ties_column_by_column),
     (checks.check_parameter_count, parameter_count_without_bias),
     (checks.check_parameter_count, parameter_count_ignoring_stride),
     (checks.check_parameter_count, parameter_count_same_as_valid),
@@ -507,6 +574,91 @@ BROKEN += [
     (checks.check_crossing_temperature, crossing_temperature_last),
     (checks.check_crossing_temperature, crossing_temperature_nearest),
     (checks.check_crossing_temperature, lambda T, values: np.interp(0.5, values[::-1], T[::-1])),
+]
+
+
+# notebook 04: the strided, padded convolution and the planted bugs; notebook 05: the failing run
+def conv_backward_strided(X, kernel, dZ, stride, pad):
+    N, _, H, W = X.shape
+    _, F, kh, kw = kernel.shape
+    Xp = np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dXp, dkernel = np.zeros(Xp.shape), np.zeros(kernel.shape)
+    for n, f, i, j in itertools.product(range(N), range(F), range(dZ.shape[2]), range(dZ.shape[3])):
+        rows, cols = slice(i * stride, i * stride + kh), slice(j * stride, j * stride + kw)
+        dXp[n, :, rows, cols] += dZ[n, f, i, j] * kernel[:, f]
+        dkernel[:, f] += dZ[n, f, i, j] * Xp[n, :, rows, cols]
+    return dXp[:, :, pad : pad + H, pad : pad + W], dkernel
+
+
+def conv_backward_strided_keeps_the_padding(X, kernel, dZ, stride, pad):
+    dX, dkernel = conv_backward_strided(X, kernel, dZ, stride, 0)
+    return np.pad(dX, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else dX, dkernel
+
+
+def conv_backward_strided_crops_the_wrong_side(X, kernel, dZ, stride, pad):
+    H, W = X.shape[2:]
+    dXp, dkernel = conv_backward_strided(np.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad))),
+                                         kernel, dZ, stride, 0)
+    return dXp[:, :, :H, :W], dkernel
+
+
+def conv_backward_strided_ignores_the_stride_in_dkernel(X, kernel, dZ, stride, pad):
+    dX, _ = conv_backward_strided(X, kernel, dZ, stride, pad)
+    _, dkernel = conv_backward_strided(X, kernel, dZ, 1, pad)
+    return dX, dkernel
+
+
+def dense_backward(X, W, b, dA):
+    s = 1 / (1 + np.exp(-(X @ W + b)))
+    dZ = dA * s * (1 - s)
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
+
+
+def dense_backward_mean(X, W, b, dA):
+    """Fixes the derivative but keeps bug 2 (divides dW by the batch)."""
+    dX, dW, db = dense_backward(X, W, b, dA)
+    return dX, dW / len(X), db
+
+
+def dense_backward_derivative_at_output(X, W, b, dA):
+    """Fixes the mean but keeps bug 1: the derivative taken at A = sigmoid(Z), not at Z."""
+    A = 1 / (1 + np.exp(-(X @ W + b)))
+    sA = 1 / (1 + np.exp(-A))
+    dZ = dA * sA * (1 - sA)
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
+
+
+def dense_backward_derivative_at_the_incoming_gradient(X, W, b, dA):
+    """The lecture code's bug: the derivative taken at dA."""
+    s = 1 / (1 + np.exp(-dA))
+    dZ = dA * s * (1 - s)
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
+
+
+def fixed_run(run):
+    return {**run, "divide_pixels_by": 255.0, "eta": 0.01, "validation": "held_out"}
+
+
+CORRECT += [
+    (checks.check_conv_backward_strided, conv_backward_strided),
+    (checks.check_dense_backward, dense_backward),
+    (checks.check_fixed_run, fixed_run),
+]
+
+BROKEN += [
+    (checks.check_conv_backward_strided, conv_backward_strided_keeps_the_padding),
+    (checks.check_conv_backward_strided, conv_backward_strided_crops_the_wrong_side),
+    (checks.check_conv_backward_strided, conv_backward_strided_ignores_the_stride_in_dkernel),
+    (checks.check_conv_backward_strided, lambda X, kernel, dZ, stride, pad: conv_backward(X, kernel, dZ)),
+    (checks.check_dense_backward, exercises.nb04_cnn_layers.buggy_dense_backward),
+    (checks.check_dense_backward, dense_backward_mean),
+    (checks.check_dense_backward, dense_backward_derivative_at_output),
+    (checks.check_dense_backward, dense_backward_derivative_at_the_incoming_gradient),
+    (checks.check_fixed_run, lambda run: run),
+    (checks.check_fixed_run, lambda run: {**fixed_run(run), "eta": 2.0}),
+    (checks.check_fixed_run, lambda run: {**fixed_run(run), "divide_pixels_by": 1.0}),
+    (checks.check_fixed_run, lambda run: {**fixed_run(run), "validation": "training"}),
+    (checks.check_fixed_run, lambda run: {"eta": 0.01}),
 ]
 
 
@@ -783,3 +935,30 @@ def test_points_is_what_nbgrader_reads_from_a_check_cell(capsys):
     # A wrong answer: the verdict is printed and the cell's value is 0.0, nothing raised.
     assert checks.points(checks.check_convolve1d(lambda x, w: np.convolve(x, w)[:-1])) == 0.0
     assert capsys.readouterr().out.startswith("✘ convolve1d: failed on case 1")
+
+
+# ----------------------------------------------------------------------------- every exercise
+def _topic(check) -> str:
+    return "Adam" if check is checks.check_scheduler else check.__name__.removeprefix("check_")
+
+
+def test_every_exercise_has_a_right_answer_and_two_plausible_wrong_ones():
+    """Issue 38: for every checked exercise, one right answer and at least two wrong ones."""
+    compared = {topic for topic, e in exercises.EXERCISES.items() if e.kind != "model"} | {"Adam"}
+    right = {_topic(check) for check, _ in CORRECT}
+    wrong = [_topic(check) for check, _ in BROKEN]
+    assert compared <= right, sorted(compared - right)
+    assert not [topic for topic in compared if wrong.count(topic) < 2]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_graders_draws_reject_every_wrong_answer_and_accept_the_right_one(seed):
+    """The grader draws its cases from a secret seed: those cases tell right from wrong too."""
+    for pairs, should_pass in ((CORRECT, True), (BROKEN, False)):
+        for check, answer in pairs:
+            exercise = exercises.exercise_of_check(check.__name__)
+            cases = exercise.cases(np.random.default_rng(seed))
+            target = exercise.student_callable(answer)
+            passed, lines = checks.judge(exercise, "answer", cases,
+                                         (checks.call(target, args) for args in cases))
+            assert passed is should_pass, (check.__name__, getattr(answer, "__name__", "lambda"), lines[0])

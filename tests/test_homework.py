@@ -62,3 +62,30 @@ def test_notebooks_with_exercises_have_checks():
         exercises = sum(SOLUTION in cell.source for cell in nb.cells)
         checks = sum(_is_check_cell(cell) for cell in nb.cells)
         assert checks >= exercises, f"{path.name}: {exercises} exercises but {checks} check cells"
+
+
+def test_a_model_answer_cell_defines_its_network_before_the_solution():
+    """The stub of a model exercise keeps `my_x = None`, so that the student's copy reaches its
+    check ("not answered yet", 0 points) instead of a NameError; the check cell names the
+    registry's answer variable and is worth the points it passes to points()."""
+    from course_utils.exercises import exercise_of_check
+    from course_utils.grading.grader import course_exercises
+
+    found = 0
+    for path in NOTEBOOKS:
+        nb = _stored(path)
+        for graded in course_exercises(nb):
+            if graded.exercise.kind != "model":
+                continue
+            found += 1
+            assert graded.answer == graded.exercise.answer, path.name
+            answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                          == graded.answer_id)
+            assert f"\n{graded.answer} = None\n" in "\n" + answer.source.split(SOLUTION)[0], path.name
+            check = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                         == graded.check_id)
+            assert check.metadata.nbgrader.locked and "nbval-ignore-output" in check.metadata.tags
+            if graded.points != 1:
+                assert f"out_of={graded.points:g})" in check.source, path.name
+            assert exercise_of_check(f"check_{graded.exercise.topic}") is graded.exercise
+    assert found >= 3

@@ -52,7 +52,7 @@ ALLOWED_IMPORTS = {
 # the plotting, Keras, homework and grading helpers sit on top and may import anything
 ON_TOP = {"__init__", "__main__", "plotting", "plotting_images", "plotting_convolution",
           "plotting_training", "keras_import", "keras_builders", "keras_grid", "keras_models",
-          "checks", "exercises", "grading",
+          "checks", "exercises", "homework", "grading",
           "demos", "image_demos"}  # the lecture's widgets and animations (ipywidgets, imageio)
 
 

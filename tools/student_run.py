@@ -7,7 +7,8 @@ writes OUT_DIR/NN_name.ipynb for each notebook (default: all): nbgrader's own
 ClearSolutions (the preprocessor of `make homework`) turns every answer into
 `# YOUR CODE HERE / raise NotImplementedError()`; every other cell and every stored output
 stays. The answer cells and their check cells are tagged `nbval-ignore-output` (a stub
-prints "not answered yet" where the solution printed a pass). `make nbval-portable` runs
+prints "not answered yet" where the solution printed a pass); an answer cell whose stub raises
+at its top level (a model exercise's training cell) is tagged `raises-exception`. `make nbval-portable` runs
 these under another processor's BLAS kernel: one execution shows both that the outputs
 reproduce there and that a student's copy runs from top to bottom with nothing answered.
 """
@@ -21,6 +22,7 @@ import nbformat
 from nbgrader.preprocessors import ClearSolutions
 
 ROOT = Path(__file__).resolve().parents[1]
+STUB_AT_TOP_LEVEL = "raise NotImplementedError()"
 
 
 def student_run(path: Path) -> nbformat.NotebookNode:
@@ -32,6 +34,10 @@ def student_run(path: Path) -> nbformat.NotebookNode:
             tags = cell.metadata.setdefault("tags", [])
             if "nbval-ignore-output" not in tags:
                 tags.append("nbval-ignore-output")
+            # A model exercise trains at the cell's top level, so its stub raises when run
+            # (a function's stub raises only when called): the unanswered copy's one error.
+            if meta.get("solution") and STUB_AT_TOP_LEVEL in cell.source.splitlines():
+                tags.append("raises-exception")
     return nb
 
 

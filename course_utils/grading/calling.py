@@ -31,6 +31,8 @@ def answer_callable(student: Any, kind: str, settings: dict) -> Callable:
     """The student's function itself, or for a scheduler class the changes it returns."""
     if kind == "scheduler":
         return lambda gradients, reset: scheduler_changes(student, settings, gradients, reset)
+    if kind == "diagnosis" and not callable(student):
+        return lambda *case: student     # a fix given as data (a configuration dict)
     return student
 
 
