@@ -13,6 +13,8 @@ The modules, bottom to top (lower ones never import higher ones):
 - ``layers``: convolution, pooling, flatten, dense and output layers, readable (forward
   next to backward)
 - ``fast_layers``: the vectorised layers the CNN trains with (tested equal to ``layers``)
+- ``layers_1d``: convolution and pooling of signals ``(N, C, L)`` (the 2D layers, height 1)
+- ``signals``: chirps in white noise, the matched filter, ROC curves (notebook 09)
 - ``parallel``: the optional two-thread split of fit and the chunked prediction
 - ``cnn``: the CNN model builder and its training loop; ``model_file``: its save/load
 - ``receptive_field``: which input pixels each unit of a conv/pooling layer sees
@@ -42,6 +44,7 @@ from .layers import (
     OutputLayer,
     Pooling2DLayer,
 )
+from .layers_1d import Convolution1DLayer, Pooling1DLayer
 from .schedulers import Adagrad, AdagradMomentum, Adam, Constant, Momentum, RMS_prop, Scheduler
 
 __all__ = [
@@ -52,6 +55,7 @@ __all__ = [
     "AdagradMomentum",
     "Adam",
     "Constant",
+    "Convolution1DLayer",
     "Convolution2DLayer",
     "Convolution2DLayerOPT",
     "CostCrossEntropy",
@@ -61,6 +65,7 @@ __all__ = [
     "FullyConnectedLayer",
     "Momentum",
     "OutputLayer",
+    "Pooling1DLayer",
     "Pooling2DLayer",
     "Pooling2DLayerOPT",
     "RMS_prop",

@@ -139,11 +139,71 @@ def image_shape(input_shape, layer: str) -> tuple[int, int, int]:
         or len(input_shape) != 3
         or not all(is_non_negative_int(s) and s > 0 for s in input_shape)
     ):
+        hint = f" {SIGNAL_TO_2D_HINT}" if _is_sizes(input_shape, 2) else ""
         raise ValueError(
             f"{layer} needs images: input_shape must be (C, H, W) with positive sizes, "
-            f"got {input_shape!r}."
+            f"got {input_shape!r}.{hint}"
         )
     return tuple(int(s) for s in input_shape)
+
+
+# -- signals (N, C, L): the one-dimensional layers of layers_1d ----------------------
+
+SIGNAL_TO_2D_HINT = (
+    "This looks like signals (C, L): use Convolution1DLayer / Pooling1DLayer "
+    "(CNN.add_Convolution1DLayer), or X[:, :, None, :] for images of height 1."
+)
+IMAGE_TO_1D_HINT = (
+    "This looks like images (C, H, W): use Convolution2DLayer / Pooling2DLayer, or give "
+    "one signal per row, e.g. X.reshape(N, C, H * W)."
+)
+
+
+def _is_sizes(shape, length: int) -> bool:
+    return (
+        isinstance(shape, (tuple, list)) and len(shape) == length
+        and all(is_non_negative_int(s) and s > 0 for s in shape)
+    )
+
+
+def signal_shape(input_shape, layer: str) -> tuple[int, int]:
+    """input_shape as (C, L) of positive ints, else ValueError naming `layer`."""
+    if not _is_sizes(input_shape, 2):
+        hint = f" {IMAGE_TO_1D_HINT}" if _is_sizes(input_shape, 3) else ""
+        raise ValueError(
+            f"{layer} needs signals: input_shape must be (C, L) (channels, length) with "
+            f"positive sizes, got {input_shape!r}.{hint}"
+        )
+    return int(input_shape[0]), int(input_shape[1])
+
+
+def signals(
+    X, input_channels: int | None = None, name: str = "X", owner: str = "this layer"
+) -> np.ndarray:
+    """X as a finite float array of shape (N, C, L), with C == input_channels if given."""
+    ndim = np.ndim(X)
+    if ndim == 4:
+        raise ValueError(
+            f"{name} has shape {np.shape(X)}, images (N, C, H, W), but {owner} takes signals "
+            f"(N, C, L). {IMAGE_TO_1D_HINT}"
+        )
+    if ndim == 2:
+        raise ValueError(
+            f"{name} has shape {np.shape(X)} but signals must be (N, C, L): batch, channels, "
+            f"length; for one channel use {name}[:, None, :]."
+        )
+    X = finite_array(name, X, ndim=3, layout="(N, C, L): signals, channels, length")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} holds no signals (shape {X.shape}); give at least one.")
+    if input_channels is not None and X.shape[1] != input_channels:
+        hint = f"give signals with {input_channels} channel(s) on axis 1"
+        if X.shape[2] == input_channels:
+            hint = f"{name} looks like (N, L, C), channels last as in Keras: use {name}.transpose(0, 2, 1)"
+        raise ValueError(
+            f"{name} has {X.shape[1]} channel(s) on axis 1 (shape {X.shape}) but {owner} has "
+            f"input_channels={input_channels}; {hint}."
+        )
+    return X
 
 
 def flat_shape(input_shape) -> tuple[int, ...]:
@@ -173,6 +233,11 @@ def images(
     owner names what fixes the channels in the error message ("this layer", or the CNN's
     "the first convolutional layer").
     """
+    if np.ndim(X) == 3:
+        raise ValueError(
+            f"{name} must have 4 dimensions (N, C, H, W): images, channels, height, width, "
+            f"got shape {np.shape(X)}. {SIGNAL_TO_2D_HINT}"
+        )
     X = finite_array(name, X, ndim=4, layout="(N, C, H, W): images, channels, height, width")
     if X.shape[0] == 0:
         raise ValueError(f"{name} holds no images (shape {X.shape}); give at least one.")

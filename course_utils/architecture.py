@@ -1,6 +1,7 @@
 """The geometry of a stack of layers: the shape after each layer, the parameter counts, the
 summary table, and the checks of data against it (CNN.output_shapes, parameter_counts,
-summary and fit's data checks call these).
+summary and fit's data checks call these). Images are (C, H, W) per sample; signals
+(C, L), for the 1D layers of layers_1d, which do not mix with the 2D ones in one model.
 """
 
 from __future__ import annotations
@@ -8,17 +9,24 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validation as check
-from ._layer_base import Convolution2DBase, Layer
+from ._layer_base import Convolution2DBase, Layer, Pooling2DBase
 from .layers import FlattenLayer, FullyConnectedLayer, OutputLayer
+from .layers_1d import Convolution1DLayer, Pooling1DLayer
 
-__all__ = ["SummaryText", "check_can_add", "check_data", "check_images", "output_shapes", "parameter_counts",
-           "summary_table"]
+__all__ = ["SummaryText", "check_can_add", "check_channels", "check_data", "check_images",
+           "output_shapes", "parameter_counts", "summary_table"]
 
 Shape = tuple[int, ...]
 
+# the layers of signals (N, C, L) and those of images (N, C, H, W), which do not mix
+_SIGNAL_LAYERS = (Convolution1DLayer, Pooling1DLayer)
+_IMAGE_LAYERS = (Convolution2DBase, Pooling2DBase)
+_CONV_LAYERS = (Convolution2DBase, Convolution1DLayer)
+
 
 def output_shapes(layers: list[Layer], input_shape: Shape) -> list[Shape]:
-    """Shape of one image after each layer, in order, for images of shape (C, H, W).
+    """Shape of one sample after each layer, in order, for images of shape (C, H, W) (or
+    signals (C, L)).
 
     ValueError naming the first layer the input does not fit (a kernel larger than its
     padded input, a channel mismatch, a dense layer before flattening).
@@ -42,6 +50,8 @@ def parameter_counts(layers: list[Layer], input_shape: Shape) -> list[int]:
 
 
 def _parameter_count(layer: Layer, input_shape: Shape) -> int:
+    if isinstance(layer, Convolution1DLayer):
+        return layer.input_channels * layer.feature_maps * layer.kernel_size + layer.feature_maps
     if isinstance(layer, Convolution2DBase):
         kernel = layer.input_channels * layer.feature_maps * layer.kernel_height * layer.kernel_width
         return kernel + layer.feature_maps
@@ -77,8 +87,9 @@ def summary_table(layers: list[Layer], input_shape: Shape) -> SummaryText:
     def fmt(row):
         return f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}"
 
+    what = "signals of shape (C, L)" if len(input_shape) == 2 else "images of shape (C, H, W)"
     return SummaryText("\n".join(
-        [f"Input: images of shape (C, H, W) = {tuple(input_shape)}", line, fmt(rows[0]), line]
+        [f"Input: {what} = {tuple(input_shape)}", line, fmt(rows[0]), line]
         + [fmt(row) for row in rows[1:]]
         + [line, f"Total parameters: {sum(counts):,}"]
     ))
@@ -86,12 +97,20 @@ def summary_table(layers: list[Layer], input_shape: Shape) -> SummaryText:
 
 def check_images(layers: list[Layer], X, name: str, fitted_shape: Shape | None) -> np.ndarray:
     """X as a finite float (N, C, H, W) array that fits the layers (and the (C, H, W) the
-    weights were made for, if any)."""
-    convs = [layer for layer in layers if isinstance(layer, Convolution2DBase)]
+    weights were made for, if any); (N, C, L) signals for the 1D layers, and for a model
+    of flatten and dense layers only."""
+    convs = [layer for layer in layers if isinstance(layer, _CONV_LAYERS)]
     # pooling layers before the first conv layer keep the number of channels
     channels = convs[0].input_channels if convs else None
-    X = check.images(X, channels, name, owner="the first convolutional layer")
-    if (
+    owner = "the first convolutional layer"
+    signals = any(isinstance(layer, _SIGNAL_LAYERS) for layer in layers) or (
+        np.ndim(X) == 3 and not any(isinstance(layer, _IMAGE_LAYERS) for layer in layers)
+    )
+    if signals:
+        X = check.signals(X, channels, name, owner=owner)
+    else:
+        X = check.images(X, channels, name, owner=owner)
+    if not signals and (
         channels is None and X.shape[3] in (1, 3) and X.shape[1] not in (1, 3)
         and (fitted_shape is None or X.shape[1:] != fitted_shape)
     ):
@@ -129,9 +148,18 @@ def check_data(layers: list[Layer], X, t, X_val, t_val, fitted_shape: Shape | No
     return X, t, X_val, t_val
 
 
-def check_can_add(layers: list[Layer], method: str, images: bool) -> None:
+def check_can_add(layers: list[Layer], method: str, images: bool, dimensions: int | None = 2) -> None:
     """Architecture mistakes, raised when `method` would add a layer to `layers`: after the
-    output layer, an image layer after flattening, a dense layer before it."""
+    output layer, an image layer after flattening, a dense layer before it, a layer of
+    signals (dimensions=1) with one of images (dimensions=2; None: flattening, either)."""
+    other = _SIGNAL_LAYERS if dimensions == 2 else _IMAGE_LAYERS
+    if images and dimensions and any(isinstance(layer, other) for layer in layers):
+        kinds = ("signals (N, C, L)", "images (N, C, H, W)")[:: 1 if dimensions == 2 else -1]
+        raise ValueError(
+            f"{method}(): this model's layers take {kinds[0]}, this one {kinds[1]}; "
+            "use the 1D layers (add_Convolution1DLayer, add_Pooling1DLayer) for signals "
+            "and the 2D ones for images, not both in one model."
+        )
     if layers and isinstance(layers[-1], OutputLayer):
         raise ValueError(
             f"{method}(): the model already ends with its output layer; "
@@ -151,4 +179,16 @@ def check_can_add(layers: list[Layer], method: str, images: bool) -> None:
         raise ValueError(
             f"{method}(): a dense layer needs flat input (N, features), but it would come "
             f"{before}, which gives images (N, C, H, W); call add_FlattenLayer() first."
+        )
+
+
+def check_channels(layers: list[Layer], input_channels) -> None:
+    """A new convolutional layer's input_channels must be the feature_maps of the previous
+    convolutional layer, if any (pooling keeps the channels)."""
+    previous = [layer for layer in layers if isinstance(layer, _CONV_LAYERS)]
+    if previous and input_channels != previous[-1].feature_maps:
+        raise ValueError(
+            f"input_channels={input_channels!r} but the previous convolutional layer makes "
+            f"feature_maps={previous[-1].feature_maps}; set input_channels="
+            f"{previous[-1].feature_maps} (each feature map is a channel of the next layer)."
         )

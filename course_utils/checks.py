@@ -358,6 +358,29 @@ def check_fixed_run(f: Callable) -> bool:
     return _check(EXERCISES["fixed_run"], f)
 
 
+def check_matched_filter(f: Callable) -> bool:
+    """Notebook 09. f(x, template) -> the matched filter's output at every valid position of
+    the 1D signal x: z[i] = sum_j x[i + j] template[j] / ||template||, shape
+    (len(x) - len(template) + 1,).
+    """
+    return _check(EXERCISES["matched_filter"], f)
+
+
+def check_receptive_field(f: Callable) -> bool:
+    """Notebook 09. f(layers) -> the receptive field (in input samples) of one output of a
+    stack of 1D convolutions, layers a list of (kernel_size, stride, dilation), first layer
+    first.
+    """
+    return _check(EXERCISES["receptive_field"], f)
+
+
+def check_detection_probability(f: Callable) -> bool:
+    """Notebook 09. f(noise_scores, signal_scores, false_alarm) -> the share of signal scores
+    strictly above np.quantile(noise_scores, 1 - false_alarm).
+    """
+    return _check(EXERCISES["detection_probability"], f)
+
+
 def _check_model(exercise: Exercise, model: Any, score: Callable[[str], tuple[float, str]]) -> float:
     """Save the student's network, score the file as the grader would; print; the fraction."""
     import tempfile

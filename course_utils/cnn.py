@@ -39,7 +39,6 @@ import numpy as np
 
 from . import _validation as check
 from . import architecture, model_file
-from ._layer_base import Convolution2DBase
 from .activations import LRELU, sigmoid, softmax
 from .costs import CostCrossEntropy
 from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
@@ -51,6 +50,7 @@ from .layers import (
     OutputLayer,
     Pooling2DLayer,
 )
+from .layers_1d import Convolution1DLayer, Pooling1DLayer
 from .parallel import Passes
 from .schedulers import Adam, Scheduler
 from .training import (
@@ -106,15 +106,9 @@ class CNN:
     # --- Building the architecture ---
 
     def add_Convolution2DLayer(
-        self,
-        input_channels: int = 1,
-        feature_maps: int = 1,
-        kernel_height: int = 3,
-        kernel_width: int = 3,
-        v_stride: int = 1,
-        h_stride: int = 1,
-        pad: str | int | tuple[int, int] = "same",
-        act_func: Callable = LRELU,
+        self, input_channels: int = 1, feature_maps: int = 1, kernel_height: int = 3,
+        kernel_width: int = 3, v_stride: int = 1, h_stride: int = 1,
+        pad: str | int | tuple[int, int] = "same", act_func: Callable = LRELU,
         optimized: bool = True,
     ) -> None:
         """Add a convolutional layer (Convolution2DLayerOPT, or the readable
@@ -123,13 +117,7 @@ class CNN:
         pad: "same", "valid", "circular" (periodic boundaries, for lattices on a torus),
         an int or (ph, pw), as in Convolution2DLayer."""
         architecture.check_can_add(self.layers, "add_Convolution2DLayer", images=True)
-        previous = [layer for layer in self.layers if isinstance(layer, Convolution2DBase)]
-        if previous and input_channels != previous[-1].feature_maps:
-            raise ValueError(
-                f"input_channels={input_channels!r} but the previous convolutional layer makes "
-                f"feature_maps={previous[-1].feature_maps}; set input_channels="
-                f"{previous[-1].feature_maps} (each feature map is a channel of the next layer)."
-            )
+        architecture.check_channels(self.layers, input_channels)
         layer_class = Convolution2DLayerOPT if optimized else Convolution2DLayer
         layer = layer_class(
             input_channels, feature_maps, kernel_height, kernel_width, v_stride, h_stride,
@@ -138,13 +126,8 @@ class CNN:
         self._append(layer)
 
     def add_PoolingLayer(
-        self,
-        kernel_height: int = 2,
-        kernel_width: int = 2,
-        v_stride: int = 1,
-        h_stride: int = 1,
-        pooling: str = "max",
-        optimized: bool = True,
+        self, kernel_height: int = 2, kernel_width: int = 2, v_stride: int = 1,
+        h_stride: int = 1, pooling: str = "max", optimized: bool = True,
     ) -> None:
         """Add a pooling layer ("max" or "average", no padding): Pooling2DLayerOPT, or the
         readable Pooling2DLayer if optimized=False."""
@@ -152,9 +135,28 @@ class CNN:
         layer_class = Pooling2DLayerOPT if optimized else Pooling2DLayer
         self._append(layer_class(kernel_height, kernel_width, v_stride, h_stride, pooling))
 
+    # signals (N, C, L): the one-dimensional layers of course_utils.layers_1d
+    def add_Convolution1DLayer(
+        self, input_channels: int = 1, feature_maps: int = 1, kernel_size: int = 3,
+        stride: int = 1, pad: str | int = "same", dilation: int = 1, act_func: Callable = LRELU,
+    ) -> None:
+        """Add a Convolution1DLayer for signals (N, C, L): same arguments as the layer
+        (pad "same", "valid" or an int; dilation spreads the kernel's taps apart)."""
+        architecture.check_can_add(self.layers, "add_Convolution1DLayer", True, dimensions=1)
+        architecture.check_channels(self.layers, input_channels)
+        self._append(Convolution1DLayer(
+            input_channels, feature_maps, kernel_size, stride, pad, dilation, act_func,
+            seed=None, reset_weights_independently=False,
+        ))
+
+    def add_Pooling1DLayer(self, kernel_size: int = 2, stride: int = 1, pooling: str = "max") -> None:
+        """Add a Pooling1DLayer ("max" or "average", no padding) for signals (N, C, L)."""
+        architecture.check_can_add(self.layers, "add_Pooling1DLayer", images=True, dimensions=1)
+        self._append(Pooling1DLayer(kernel_size, stride, pooling))
+
     def add_FlattenLayer(self) -> None:
-        """Add the FlattenLayer between the image layers and the dense layers."""
-        architecture.check_can_add(self.layers, "add_FlattenLayer", images=True)
+        """Add the FlattenLayer between the image (or signal) layers and the dense layers."""
+        architecture.check_can_add(self.layers, "add_FlattenLayer", images=True, dimensions=None)
         self._append(FlattenLayer())
 
     def add_FullyConnectedLayer(
@@ -302,21 +304,14 @@ class CNN:
     # --- Training ---
 
     def fit(
-        self,
-        X: np.ndarray,
-        t: np.ndarray,
-        epochs: int = 100,
-        lam: float = 0,
-        batches: int = 1,
-        X_val: np.ndarray | None = None,
-        t_val: np.ndarray | None = None,
-        *,
-        progress: bool = True,
-        parallel: bool = False,
+        self, X: np.ndarray, t: np.ndarray, epochs: int = 100, lam: float = 0, batches: int = 1,
+        X_val: np.ndarray | None = None, t_val: np.ndarray | None = None, *,
+        progress: bool = True, parallel: bool = False,
     ) -> dict[str, np.ndarray]:
         """Train for `epochs` passes over (X, t), each split into `batches` shuffled mini-batches.
 
-        X : (N, C, H, W) images; t : (N, output nodes) targets (one-hot for classes).
+        X : (N, C, H, W) images, or (N, C, L) signals for the 1D layers;
+            t : (N, output nodes) targets (one-hot for classes).
         lam : L2 regularisation: each step uses grad + lam * weights for kernels and dense
             weights (not biases), i.e. minimises cost + lam/2 * sum(weights**2).
             The reported errors are the cost alone, without this penalty.

@@ -5,6 +5,8 @@
 - ``onehot(labels)``: integer labels ``(N,)`` -> one-hot rows ``(N, classes)``.
 - ``load_photo()`` / ``photo_path()``: a 427 x 640 colour photo (``data/china.jpg``, a copy
   of scikit-learn's sample image) for the filtering examples.
+- ``load_mnist1d(seed=42)``: MNIST-1D, ten one-dimensional digits ``(N, 1, 40)``, generated
+  offline by the ``mnist1d`` package (notebook 09).
 - ``load_digits()``: scikit-learn's 1,797 small 8 x 8 digits, ``(N, 1, 8, 8)``.
 - ``shift_images(X, dy, dx)``: images moved by whole pixels, zeros shifted in (notebook 05's
   test of what pooling makes invariant).
@@ -24,8 +26,8 @@ import numpy as np
 
 from ._validation import positive_int
 
-__all__ = ["DATA_DIR", "load_digits", "load_mnist", "load_photo", "onehot", "photo_path", "shift_images",
-           "train_val_test_split"]
+__all__ = ["DATA_DIR", "load_digits", "load_mnist", "load_mnist1d", "load_photo", "onehot", "photo_path",
+           "shift_images", "train_val_test_split"]
 
 #: the repository's data/ folder (next to the course_utils package), or in an installed
 #: wheel the same files as course_utils/_data (setup.py)
@@ -251,3 +253,46 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     digits = sklearn_load_digits()
     X = digits.images[:, np.newaxis, :, :].astype(np.float64) / 16.0
     return X, digits.target.astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- MNIST-1D
+
+
+@functools.lru_cache(maxsize=4)
+def _mnist1d(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays of mnist1d.data.make_dataset for this seed, made once per seed."""
+    import random
+
+    from mnist1d.data import get_dataset_args, make_dataset  # only MNIST-1D users pay for it
+
+    args = get_dataset_args()
+    args.seed = seed
+    # make_dataset seeds and draws from the global np.random and random (mnist1d's set_seed):
+    # put both back afterwards, so loading data never changes anyone else's random numbers
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        # make_dataset generates from the package's built-in templates; it never downloads
+        # (only mnist1d.get_dataset does, which this function does not call)
+        data = make_dataset(args)
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+    return data["x"], data["y"], data["x_test"], data["y_test"]
+
+
+def load_mnist1d(seed: int = 42, dtype=np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST-1D (Greydanus and Kobak 2020): ``X_train, y_train, X_test, y_test``.
+
+    Ten one-dimensional "digits" of 40 samples, ``X (N, 1, 40)``, labels ``y (N,)`` int64 in
+    0..9: the paper's 4,000 training and 1,000 test examples, generated offline by the
+    pinned ``mnist1d`` package from its 12-point templates (each padded, translated,
+    sheared, scaled, smoothed and made noisy at random, then the whole set standardised).
+    seed=42 is the paper's data set; another seed gives another draw of the same kind. The
+    global random states (np.random, random) are left as they were.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}; e.g. seed=42.")
+    dtype = _float_dtype(dtype)
+    X_train, y_train, X_test, y_test = _mnist1d(int(seed))
+    return (X_train[:, None, :].astype(dtype), y_train.astype(np.int64),
+            X_test[:, None, :].astype(dtype), y_test.astype(np.int64))

@@ -64,6 +64,7 @@ from ._validation import finite_array, positive_int
 from .activations import LRELU, sigmoid, softmax
 from .convolution import pad_input, unpad_gradient
 from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
+from .layers_1d import Convolution1DLayer, Pooling1DLayer  # noqa: F401 (signals, re-exported)
 
 __all__ = [
     "Convolution2DLayer", "Convolution2DLayerOPT", "FlattenLayer", "FullyConnectedLayer",

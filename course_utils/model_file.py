@@ -25,6 +25,7 @@ from . import costs as _costs
 from . import schedulers as _schedulers
 from ._layer_base import Convolution2DBase, Pooling2DBase
 from .layers import FullyConnectedLayer, OutputLayer
+from .layers_1d import Convolution1DLayer, Pooling1DLayer
 from .schedulers import Scheduler
 
 _FILE_FORMAT = "course_utils.CNN"
@@ -167,6 +168,15 @@ def architecture_of(model) -> dict:
                 kernel_height=layer.kernel_height, kernel_width=layer.kernel_width,
                 v_stride=layer.v_stride, h_stride=layer.h_stride, pooling=layer.pooling,
             )
+        elif isinstance(layer, Convolution1DLayer):
+            spec.update(
+                input_channels=layer.input_channels, feature_maps=layer.feature_maps,
+                kernel_size=layer.kernel_size, stride=layer.stride, pad=layer.pad,
+                dilation=layer.dilation,
+                act_func=_function_name(layer.act_func, _activations, "act_func"),
+            )
+        elif isinstance(layer, Pooling1DLayer):
+            spec.update(kernel_size=layer.kernel_size, stride=layer.stride, pooling=layer.pooling)
         elif isinstance(layer, FullyConnectedLayer):
             key = "output_func" if isinstance(layer, OutputLayer) else "act_func"
             spec.update(
@@ -264,6 +274,14 @@ def _from_architecture(cls, spec: dict):
                 layer["kernel_height"], layer["kernel_width"], layer["v_stride"],
                 layer["h_stride"], layer["pooling"], optimized=kind == "Pooling2DLayerOPT",
             )
+        elif kind == "Convolution1DLayer":
+            model.add_Convolution1DLayer(
+                layer["input_channels"], layer["feature_maps"], layer["kernel_size"],
+                layer["stride"], layer["pad"], layer["dilation"],
+                _lookup(_activations, layer["act_func"], "act_func"),
+            )
+        elif kind == "Pooling1DLayer":
+            model.add_Pooling1DLayer(layer["kernel_size"], layer["stride"], layer["pooling"])
         elif kind == "FlattenLayer":
             model.add_FlattenLayer()
         elif kind in ("FullyConnectedLayer", "OutputLayer"):

@@ -662,6 +662,54 @@ BROKEN += [
 ]
 
 
+# notebook 09 (signals in one dimension)
+def matched_filter(x, template):
+    template = np.asarray(template, dtype=float)
+    windows = np.lib.stride_tricks.sliding_window_view(np.asarray(x, dtype=float), template.size)
+    return windows @ template / np.linalg.norm(template)
+
+
+def receptive_field_1d(layers):
+    # each layer adds d*(k - 1) steps of the layers below it, a step being the product of
+    # their strides
+    field, step = 1, 1
+    for kernel_size, stride, dilation in layers:
+        field += dilation * (kernel_size - 1) * step
+        step *= stride
+    return field
+
+
+def detection_probability(noise_scores, signal_scores, false_alarm):
+    return float(np.mean(np.asarray(signal_scores) > np.quantile(noise_scores, 1 - false_alarm)))
+
+
+CORRECT += [
+    (checks.check_matched_filter, matched_filter),
+    (checks.check_receptive_field, receptive_field_1d),
+    (checks.check_detection_probability, detection_probability),
+]
+
+BROKEN += [
+    # not divided by the template's norm
+    (checks.check_matched_filter,
+     lambda x, template: matched_filter(x, template) * np.linalg.norm(template)),
+    # a convolution (the template flipped), not a correlation
+    (checks.check_matched_filter,
+     lambda x, template: np.convolve(x, template, "valid") / np.linalg.norm(template)),
+    # strides ignored
+    (checks.check_receptive_field, lambda layers: 1 + sum(d * (k - 1) for k, s, d in layers)),
+    # dilation ignored
+    (checks.check_receptive_field,
+     lambda layers: receptive_field_1d([(k, s, 1) for k, s, d in layers])),
+    # >= instead of >: a score on the threshold counts as a detection
+    (checks.check_detection_probability,
+     lambda noise, signal, fa: float(np.mean(np.asarray(signal) >= np.quantile(noise, 1 - fa)))),
+    # the false-alarm quantile instead of 1 - false_alarm
+    (checks.check_detection_probability,
+     lambda noise, signal, fa: float(np.mean(np.asarray(signal) > np.quantile(noise, fa)))),
+]
+
+
 def _id(pair):
     check, answer = pair
     return f"{getattr(check, '__name__', 'check')}-{getattr(answer, '__name__', 'lambda')}"

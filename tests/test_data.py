@@ -267,3 +267,54 @@ def test_train_val_test_split_rejects_bad_sizes(mnist, args, message):
         train_val_test_split(X, y, *args)
     with pytest.raises(ValueError, match="shape"):
         train_val_test_split(X, y[:-1], 10, 10, 10)
+
+
+# ----------------------------------------------------------------------------- MNIST-1D
+
+
+def test_load_mnist1d_has_the_papers_shapes_and_split(no_network):
+    X_train, y_train, X_test, y_test = data.load_mnist1d()
+    assert X_train.shape == (4000, 1, 40) and X_test.shape == (1000, 1, 40)
+    assert y_train.shape == (4000,) and y_test.shape == (1000,)
+    assert X_train.dtype == np.float64 and y_train.dtype == np.int64
+    assert set(np.unique(y_train)) == set(range(10)) and np.bincount(y_train).min() > 350
+    # standardised as a whole (train and test together)
+    both = np.concatenate([X_train, X_test])
+    assert abs(both.mean()) < 1e-9 and abs(both.std() - 1) < 1e-9
+
+
+def test_load_mnist1d_same_seed_same_data_other_seed_other_data():
+    first = data.load_mnist1d(seed=42)
+    data._mnist1d.cache_clear()  # made again, not read from the cache
+    again = data.load_mnist1d(seed=42)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    other = data.load_mnist1d(seed=7)
+    assert not np.array_equal(first[0], other[0])
+    assert data.load_mnist1d(dtype=np.float32)[0].dtype == np.float32
+
+
+def test_load_mnist1d_leaves_the_global_random_states_alone():
+    import random
+
+    data._mnist1d.cache_clear()
+    np.random.seed(123)
+    random.seed(123)
+    expected = np.random.rand(3), random.random()
+    np.random.seed(123)
+    random.seed(123)
+    data.load_mnist1d(seed=3)
+    np.testing.assert_array_equal(np.random.rand(3), expected[0])
+    assert random.random() == expected[1]
+
+
+def test_load_mnist1d_copies_so_callers_cannot_change_the_cache():
+    X_train = data.load_mnist1d()[0]
+    X_train[:] = 0
+    assert data.load_mnist1d()[0].std() > 0.5
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "42", 2**32])
+def test_load_mnist1d_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32\)"):
+        data.load_mnist1d(seed=seed)

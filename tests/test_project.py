@@ -31,15 +31,20 @@ ALLOWED_IMPORTS = {
     "convolution": {"_validation", "convolve_methods", "toeplitz"},  # re-exports both
     "data": {"_validation"},
     "ising": {"_validation"},  # the sampler of notebook 08 sits with the maths, numpy only
+    "signals": {"_validation"},  # chirps in noise and the matched filter (notebook 09)
     "_layer_base": {"_validation", "convolution", "activations"},
     "fast_layers": {"_validation", "convolution", "activations", "_layer_base"},
-    "layers": {"_validation", "convolution", "activations", "_layer_base", "fast_layers"},
-    "model_file": {"activations", "costs", "schedulers", "_layer_base", "layers"},  # CNN's file format
-    "architecture": {"_validation", "_layer_base", "layers"},  # shapes, counts, data checks
+    "layers_1d": {"_validation", "activations", "_layer_base", "fast_layers"},  # height-1 layers
+    "layers": {"_validation", "convolution", "activations", "_layer_base", "fast_layers",
+               "layers_1d"},  # re-exports the 1D layers
+    "model_file": {"activations", "costs", "schedulers", "_layer_base", "layers",
+                   "layers_1d"},  # CNN's file format
+    # shapes, counts, data checks (images and signals)
+    "architecture": {"_validation", "_layer_base", "layers", "layers_1d"},
     # the pieces around fit's loop: step, roll-back, Ctrl-C, which batches may be split
     "training": {"activations", "costs", "parallel"},
     "cnn": {"_validation", "activations", "costs", "schedulers", "_layer_base", "layers",
-            "fast_layers", "parallel", "model_file", "training", "architecture"},
+            "layers_1d", "fast_layers", "parallel", "model_file", "training", "architecture"},
     "receptive_field": {"_validation", "_layer_base", "fast_layers", "layers"},  # layer geometry
     # gradients of a trained network's score through the layers' own backward passes
     "saliency": {"_validation", "activations", "convolution", "layers"},

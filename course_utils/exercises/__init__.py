@@ -15,8 +15,8 @@ Kinds (`Exercise.kind`): "function" and "scheduler" compare outputs with a refer
 data drawn at grading time from a seed the hand-in never sees.
 
 References come from the package where it has one (`convolution`, `schedulers`, `data`,
-`ising`), imported inside each function so that importing this package stays cheap. Where the
-package has no function of exactly the exercise's form (conv/pool backward, best
+`ising`, `signals`, `layers_1d`), imported inside each function so that importing this
+package stays cheap. Where the package has no function of exactly the exercise's form (conv/pool backward, best
 hyper-parameters, the loss of a constant prediction), a short private reference computes it
 with numpy/scipy; where an exercise inverts a formula (the padding for a wanted output
 size, the smallest input of a chain of layers), the reference searches by brute force with
@@ -36,6 +36,7 @@ from course_utils.exercises import (
     nb06_fast_convolution,
     nb07_keras_grid_search,
     nb08_ising_phases,
+    nb09_signals,
 )
 from course_utils.exercises._base import (
     KINDS,
@@ -58,7 +59,8 @@ _best_hyperparameters_reference = nb07_keras_grid_search._best_hyperparameters_r
 _chance_loss_reference = nb07_keras_grid_search._chance_loss_reference
 
 _MODULES = (nb01_convolution, nb02_toeplitz, nb03_conv_arithmetic, nb04_cnn_layers,
-            nb05_cnn_training, nb06_fast_convolution, nb07_keras_grid_search, nb08_ising_phases)
+            nb05_cnn_training, nb06_fast_convolution, nb07_keras_grid_search, nb08_ising_phases,
+            nb09_signals)
 
 EXERCISES: dict[str, Exercise] = {exercise.topic: exercise
                                   for module in _MODULES for exercise in module.EXERCISES}
