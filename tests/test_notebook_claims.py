@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +24,7 @@ def _pmatrix(latex: str) -> np.ndarray:
 def test_instructor_answer_1_kernel_has_half_turn_symmetry_and_no_mirror_symmetry():
     text = (ROOT / "docs/instructor/01_convolution.md").read_text()
     example = re.search(r"half-turn symmetry without any mirror symmetry, e\.g\.\s*"
-                        r"\$\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}\$", text, re.S)
+                        r"\$\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}\$", text, re.DOTALL)
     assert example, "answer 1 no longer names its example kernel"
     W = _pmatrix(example.group(1))
     assert np.array_equal(np.rot90(W, 2), W), "not unchanged by a half turn"
@@ -33,12 +34,13 @@ def test_instructor_answer_1_kernel_has_half_turn_symmetry_and_no_mirror_symmetr
     assert not symmetric, f"the example is mirror symmetric about: {symmetric}"
 
 
-def test_book_index_states_no_notebook_count_that_differs_from_the_notebooks():
-    text = (ROOT / "book/index.md").read_text()
+@pytest.mark.parametrize("page", ["book/index.md", "README.md", "docs/lecturers.md"])
+def test_no_page_states_a_notebook_count_that_differs_from_the_notebooks(page):
+    text = (ROOT / page).read_text()
     n_notebooks = len(sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
-    pattern = r"\b(" + "|".join(NUMBER_WORDS) + r"|\d+)\s+notebooks\b"
-    for match in re.finditer(pattern, text, re.I):
+    pattern = r"\b(" + "|".join(NUMBER_WORDS) + r"|\d+)\s+(?:jupyter\s+)?notebooks\b"
+    for match in re.finditer(pattern, text, re.IGNORECASE):
         word = match.group(1).lower()
         count = int(word) if word.isdigit() else NUMBER_WORDS[word]
-        assert count == n_notebooks, (f"book/index.md says {match.group(0)!r}, "
+        assert count == n_notebooks, (f"{page} says {match.group(0)!r}, "
                                       f"but notebooks/ holds {n_notebooks}")
