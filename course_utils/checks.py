@@ -40,6 +40,7 @@ from course_utils.exercises import (
     Exercise,
     nb05_cnn_training,
     nb08_ising_phases,
+    nb09_signals,
     scheduler_exercise,
 )
 
@@ -433,3 +434,12 @@ def check_crossing_model(model: Any) -> float:
     """
     return _check_model(EXERCISES["crossing_model"], model,
                         lambda path: nb08_ising_phases.judge_crossing_model(path, 0))
+
+
+def check_chirp_detector(model: Any) -> float:
+    """Score the chirp detector as the grader will (4,000 examples from seed 0): column 1 of
+    its softmax output is the statistic; P_D at 1% false alarms on L = 128 samples of white
+    noise, half with a chirp at SNR 5; 1 at P_D >= 0.70, 0 at <= 0.30, linear between.
+    """
+    return _check_model(EXERCISES["chirp_detector"], model,
+                        lambda path: nb09_signals.judge_chirp_detector(path, 0))

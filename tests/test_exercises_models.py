@@ -14,7 +14,14 @@ import pytest
 
 from course_utils import CNN, LRELU, Adam, checks, softmax
 from course_utils.data import load_mnist, onehot, train_val_test_split
-from course_utils.exercises import EXERCISES, KINDS, Exercise, nb05_cnn_training, nb08_ising_phases
+from course_utils.exercises import (
+    EXERCISES,
+    KINDS,
+    Exercise,
+    nb05_cnn_training,
+    nb08_ising_phases,
+    nb09_signals,
+)
 from course_utils.exercises._models import (
     ModelLimits,
     ModelRejected,
@@ -25,7 +32,7 @@ from course_utils.ising import T_C, sample_configurations
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MODEL_TOPICS = ("digit_model", "phase_model", "crossing_model")
+MODEL_TOPICS = ("digit_model", "phase_model", "crossing_model", "chirp_detector")
 
 
 def _digit_cnn(conv_maps=6, dense=32, seed=0):
@@ -79,6 +86,37 @@ def ising_files(tmp_path_factory):
         cnn.save(folder / f"L{L}.npz")
         files[L] = folder / f"L{L}.npz"
     return files
+
+
+def _chirp_cnn(maps=(8, 16, 16), seed=0):
+    """Notebook 09's detector (section 6 and Exercise 4's solution) for signals (1, 128)."""
+    from course_utils import CostCrossEntropy
+
+    cnn = CNN(cost_func=CostCrossEntropy, scheduler=Adam(eta=3e-3, rho=0.9, rho2=0.999), seed=seed)
+    cnn.add_Convolution1DLayer(1, maps[0], 16, act_func=LRELU)
+    cnn.add_Pooling1DLayer(4, 4)
+    cnn.add_Convolution1DLayer(maps[0], maps[1], 8, act_func=LRELU)
+    cnn.add_Pooling1DLayer(4, 4)
+    cnn.add_Convolution1DLayer(maps[1], maps[2], 4, act_func=LRELU)
+    cnn.add_Pooling1DLayer(8)
+    cnn.add_FlattenLayer()
+    cnn.add_FullyConnectedLayer(16)
+    cnn.add_OutputLayer(2, softmax)
+    return cnn
+
+
+@pytest.fixture(scope="module")
+def chirp_file(tmp_path_factory):
+    """Trained like the notebook's solution: 8,000 examples of SNR 3 to 8, 8 epochs (~5 s)."""
+    from course_utils.signals import make_chirps
+
+    train = make_chirps(8000, length=128, snr=(3, 8), seed=1, template_length=32)
+    cnn = _chirp_cnn()
+    cnn.fit(train.X.astype(np.float32), onehot(train.y, 2, dtype=np.float32), epochs=8,
+            batches=80, progress=False)
+    path = tmp_path_factory.mktemp("chirps") / "detector.npz"
+    cnn.save(path)
+    return path
 
 
 def _untrained(cnn, shape, path):
@@ -254,6 +292,61 @@ def test_the_graders_verdict_line_for_a_model_file(digit_file, tmp_path):
                      "cell run, and does the variable hold a trained CNN?)")]
 
 
+# ----------------------------------------------------------------------------- chirps (09)
+def test_the_right_chirp_detector_earns_full_marks_on_two_grading_seeds(chirp_file):
+    judge = EXERCISES["chirp_detector"].judge_model
+    for seed in (41, 42):
+        fraction, text = judge(str(chirp_file), seed)
+        assert fraction == 1.0, text
+        assert text.startswith("detection probability 0.") and "at 1% false alarms on 10,000 " \
+            "fresh examples (8,000 noise only, 2,000 chirps at SNR 5) (target 0.65, floor 0.30); " \
+            "2,522 parameters (budget 5,000)" in text, text
+
+
+def test_an_untrained_chirp_detector_earns_nothing(tmp_path):
+    path = _untrained(_chirp_cnn(), (1, 128), tmp_path / "untrained.npz")
+    fraction, text = EXERCISES["chirp_detector"].judge_model(str(path), 41)
+    assert fraction == 0.0 and text.startswith("detection probability 0.")
+    assert float(text.split()[2]) < nb09_signals.DETECTOR_FLOOR
+
+
+def test_an_over_budget_or_misshapen_chirp_detector_earns_nothing(tmp_path):
+    judge = EXERCISES["chirp_detector"].judge_model
+    path = _untrained(_chirp_cnn(maps=(16, 32, 32)), (1, 128), tmp_path / "big.npz")
+    assert judge(str(path), 41) == (0.0, "9,090 parameters, more than the budget of 5,000")
+    path = _untrained(_chirp_cnn(), (1, 256), tmp_path / "long.npz")
+    fraction, text = judge(str(path), 41)
+    assert fraction == 0.0 and "takes images of shape (1, 256), the exercise gives (1, 128)" in text
+    path = _untrained(_ising_cnn(16), (1, 16, 16), tmp_path / "image.npz")
+    assert judge(str(path), 41)[0] == 0.0
+
+
+def test_the_multiply_adds_of_1d_layers_are_counted():
+    # conv 8 x 128 x 1 x 16, pool 8 x 32 x 4, conv 16 x 32 x 8 x 8, pool 16 x 8 x 4,
+    # conv 16 x 8 x 16 x 4, pool 16 x 1 x 8, dense 16 x 16, output 16 x 2
+    expected = 16384 + 1024 + 32768 + 512 + 8192 + 128 + 256 + 32
+    assert count_multiply_adds(_chirp_cnn(), (1, 128)) == expected
+
+
+def test_the_fresh_chirps_depend_on_the_seed_alone():
+    X1, y1 = nb09_signals.fresh_chirps(1, noise=30, chirps=10)
+    X2, y2 = nb09_signals.fresh_chirps(2, noise=30, chirps=10)
+    np.testing.assert_array_equal(y1, np.r_[np.zeros(30), np.ones(10)])
+    np.testing.assert_array_equal(y1, y2)
+    assert X1.shape == (40, 1, 128) and X1.dtype == np.float32 and not np.array_equal(X1, X2)
+    np.testing.assert_array_equal(X1, nb09_signals.fresh_chirps(1, noise=30, chirps=10)[0])
+    # the chirps are added to the signals of label 1 only: their energy exceeds the noise's
+    assert (X1[y1 == 1] ** 2).sum(axis=(1, 2)).mean() > (X1[y1 == 0] ** 2).sum(axis=(1, 2)).mean() + 10
+
+
+def test_the_chirp_self_check_prints_the_grader_s_feedback(chirp_file, capsys):
+    assert checks.check_chirp_detector(CNN.load(chirp_file)) == 1.0
+    out = capsys.readouterr().out
+    assert out.startswith("✔ my_chirp_detector: 1.00 of the points on your validation data: "
+                          "detection probability 0.")
+    assert checks.check_chirp_detector(None) == 0.0
+
+
 # ----------------------------------------------------------------------------- through the grader
 def test_notebook_08s_networks_are_graded_end_to_end_in_the_box(tmp_path):
     """The course's own answers earn every point; an untrained network earns none, with the
@@ -285,3 +378,24 @@ def test_notebook_08s_networks_are_graded_end_to_end_in_the_box(tmp_path):
     verdict = next(v for v in wrong.verdicts if v.answer == "my_crossing_cnn")
     assert verdict.points == 0.0 and "does not tell the phases apart" in verdict.lines[0]
     assert next(v for v in wrong.verdicts if v.answer == "my_phase_cnn").points == 1.0
+
+
+def test_notebook_09s_chirp_detector_is_graded_end_to_end_in_the_box(tmp_path):
+    """The course's own answers to notebook 09 earn every point, the chirp detector's with the
+    judge's feedback, through grader.grade_notebook (its training within the box's 15 s)."""
+    import nbformat
+
+    from course_utils.grading import grader, sandbox
+
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as error:
+        pytest.skip(f"no sandbox here: {error}")
+    path = next(p for p in (ROOT / "notebooks").glob("09_*.ipynb"))
+    course = nbformat.read(path, as_version=4)
+    nbformat.write(course, tmp_path / "right.ipynb")
+    result = grader.grade_notebook(tmp_path / "right.ipynb", course, seed=3)
+    points = {v.answer: (v.points, v.max_points) for v in result.verdicts}
+    assert result.status == "graded" and all(p == m for p, m in points.values()), result.verdicts
+    verdict = next(v for v in result.verdicts if v.answer == "my_chirp_detector")
+    assert "detection probability 0." in verdict.lines[0] and "(target 0.65, floor 0.30)" in verdict.lines[0]

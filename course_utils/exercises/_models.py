@@ -1,6 +1,7 @@
 """Reading a handed-in model file as untrusted data, and turning a score into points.
 
-Used by the judges of the `model` exercises (nb05_cnn_training, nb08_ising_phases). A judge
+Used by the judges of the `model` exercises (nb05_cnn_training, nb08_ising_phases,
+nb09_signals). A judge
 runs in the grader's process, outside the student's box, on a file the box wrote: so every
 limit is checked BEFORE the work it bounds (the file's size before reading it, the sizes its
 zip archive declares before unpacking, the parameters and multiply-adds its architecture
@@ -21,7 +22,7 @@ import numpy as np
 class ModelLimits:
     """What a handed-in model may be: its budget and the shape of its inputs and outputs."""
 
-    input_shape: tuple[int, int, int]      # (C, H, W) of one image
+    input_shape: tuple[int, ...]           # (C, H, W) of one image, or (C, L) of one signal
     outputs: int                           # nodes of the softmax output layer
     max_parameters: int
     max_bytes: int                         # of the file as written by CNN.save
@@ -33,12 +34,17 @@ class ModelRejected(ValueError):
 
 
 def count_multiply_adds(model, input_shape: tuple[int, ...]) -> int:
-    """Multiply-adds of one forward pass of one image: convolutions, pooling and dense layers."""
+    """Multiply-adds of one forward pass of one image (or 1D signal): convolutions, pooling
+    and dense layers."""
     total, shape = 0, tuple(input_shape)
     for layer, out in zip(model.layers, model.output_shapes(shape)):
         params = getattr(layer, "params", None) or {}
         name = type(layer).__name__
-        if name.startswith("Convolution"):
+        if name == "Convolution1DLayer":
+            total += int(np.prod(out)) * shape[0] * layer.kernel_size
+        elif name == "Pooling1DLayer":
+            total += int(np.prod(out)) * layer.kernel_size
+        elif name.startswith("Convolution"):
             total += int(np.prod(out)) * shape[0] * layer.kernel_height * layer.kernel_width
         elif name.startswith("Pooling"):
             total += int(np.prod(out)) * layer.kernel_height * layer.kernel_width
