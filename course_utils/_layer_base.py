@@ -74,6 +74,23 @@ def init_scale(act_func: Callable, fan_in: int, fan_out: int) -> float:
     return float(np.sqrt(2.0 / (fan_in + fan_out)))
 
 
+def random_kernel_and_bias(rng: np.random.Generator, act_func: Callable,
+                           kernel_shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """Initial params of a convolution: a random normal kernel (input_channels, feature_maps,
+    *kernel extent) with init_scale's standard deviation, and a zero bias, in float64.
+
+    fan_in = input_channels x taps, fan_out = feature_maps x taps (taps: the kernel's weights
+    per channel pair), for the 2D layers and the 1D ones alike.
+    """
+    check.generator(rng)
+    taps = int(np.prod(kernel_shape[2:]))
+    fan_in, fan_out = kernel_shape[0] * taps, kernel_shape[1] * taps
+    return {
+        "kernel": rng.normal(0.0, init_scale(act_func, fan_in, fan_out), size=kernel_shape),
+        "bias": np.zeros(kernel_shape[1]),
+    }
+
+
 class Layer:
     """Common interface of all layers.
 
@@ -204,14 +221,8 @@ class Convolution2DBase(Layer):
 
     def initialise_weights(self, rng: np.random.Generator) -> None:
         """Random kernel (He or Glorot normal, see init_scale) and zero bias, in float64."""
-        check.generator(rng)
-        fan_in = self.input_channels * self.kernel_height * self.kernel_width
-        fan_out = self.feature_maps * self.kernel_height * self.kernel_width
         shape = (self.input_channels, self.feature_maps, self.kernel_height, self.kernel_width)
-        self.params = {
-            "kernel": rng.normal(0.0, init_scale(self.act_func, fan_in, fan_out), size=shape),
-            "bias": np.zeros(self.feature_maps),
-        }
+        self.params = random_kernel_and_bias(rng, self.act_func, shape)
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
     def initialise(self, input_shape: Shape, rng: np.random.Generator) -> Shape:

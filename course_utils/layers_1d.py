@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import _validation as check
-from ._layer_base import Layer, init_scale
+from ._layer_base import Layer, random_kernel_and_bias
 from ._validation import positive_int
 from .activations import identity
 from .fast_layers import Convolution2DLayerOPT, Pooling2DLayerOPT
@@ -114,13 +114,9 @@ class Convolution1DLayer(Layer):
 
     def initialise_weights(self, rng: np.random.Generator) -> None:
         """Random kernel (He or Glorot normal, see init_scale) and zero bias, in float64."""
-        check.generator(rng)
-        fan_in, fan_out = self.input_channels * self.kernel_size, self.feature_maps * self.kernel_size
+        # fans count the k taps, not the zeros that dilation inserts between them
         shape = (self.input_channels, self.feature_maps, self.kernel_size)
-        self.params = {
-            "kernel": rng.normal(0.0, init_scale(self.act_func, fan_in, fan_out), size=shape),
-            "bias": np.zeros(self.feature_maps),
-        }
+        self.params = random_kernel_and_bias(rng, self.act_func, shape)
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
     def initialise(self, input_shape: Shape, rng: np.random.Generator) -> Shape:
