@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 RATIO = re.compile(r": [\d.,]+x(  \(goal .*)?$")
 SCRIPTS = [
     "bench_convolve2d.py", "bench_conv_layer.py", "bench_cnn_epoch.py", "bench_memory.py",
-    "profile_epoch.py", "bench_adam.py",
+    "profile_epoch.py", "bench_adam.py", "bench_numpy_floor.py",
 ]
 
 

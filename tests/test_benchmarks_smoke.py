@@ -23,6 +23,7 @@ EXPECTED = {
     "memory": "memory peak of one training step / largest im2col buffer",
     "profile_epoch": "CNN epoch on one thread / its matrix products at numpy's matmul speed",
     "adam": "Adam update ours / textbook form",
+    "numpy_floor": "training step, fused numpy / course_utils (one thread)",
 }
 
 
