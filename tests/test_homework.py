@@ -89,3 +89,29 @@ def test_a_model_answer_cell_defines_its_network_before_the_solution():
                 assert f"out_of={graded.points:g})" in check.source, path.name
             assert exercise_of_check(f"check_{graded.exercise.topic}") is graded.exercise
     assert found >= 3
+
+
+def test_nbgrader_each_names_a_failing_assignment_and_goes_on_with_the_others(tmp_path):
+    """tools/nbgrader_each.py (make homework, autograde, feedback): nbgrader's own command
+    classes in one process; a failing assignment is named at the end and the exit status
+    is 1, but the assignments after it are still done."""
+    import shutil
+    import subprocess
+    import sys
+
+    from _helpers import ROOT
+
+    course = tmp_path / "course"
+    first = NOTEBOOKS[0]
+    (course / "source" / first.stem).mkdir(parents=True)
+    shutil.copy(first, course / "source" / first.stem)
+    result = subprocess.run(
+        [sys.executable, "tools/nbgrader_each.py", "generate_assignment", "00_missing", first.stem,
+         "--", "--force", "--log-level=WARN", f"--CourseDirectory.root={course}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "generate_assignment failed for: 00_missing" in result.stderr
+    assert (course / "release" / first.stem / first.name).is_file()
+    usage = subprocess.run([sys.executable, "tools/nbgrader_each.py", "grade"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert usage.returncode == 2 and "COMMAND is generate_assignment" in usage.stderr
