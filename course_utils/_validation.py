@@ -193,17 +193,7 @@ def signals(
             f"length; for one channel use {name}[:, None, :]."
         )
     X = finite_array(name, X, ndim=3, layout="(N, C, L): signals, channels, length")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} holds no signals (shape {X.shape}); give at least one.")
-    if input_channels is not None and X.shape[1] != input_channels:
-        hint = f"give signals with {input_channels} channel(s) on axis 1"
-        if X.shape[2] == input_channels:
-            hint = f"{name} looks like (N, L, C), channels last as in Keras: use {name}.transpose(0, 2, 1)"
-        raise ValueError(
-            f"{name} has {X.shape[1]} channel(s) on axis 1 (shape {X.shape}) but {owner} has "
-            f"input_channels={input_channels}; {hint}."
-        )
-    return X
+    return _batch(X, "signals", input_channels, name, owner)
 
 
 def flat_shape(input_shape) -> tuple[int, ...]:
@@ -239,12 +229,20 @@ def images(
             f"got shape {np.shape(X)}. {SIGNAL_TO_2D_HINT}"
         )
     X = finite_array(name, X, ndim=4, layout="(N, C, H, W): images, channels, height, width")
+    return _batch(X, "images", input_channels, name, owner)
+
+
+def _batch(X: np.ndarray, items: str, input_channels: int | None, name: str, owner: str):
+    """X (signals or images, channels on axis 1) unless it is empty or has the wrong number
+    of channels; the message says how to fix channels stored last, as in Keras."""
     if X.shape[0] == 0:
-        raise ValueError(f"{name} holds no images (shape {X.shape}); give at least one.")
+        raise ValueError(f"{name} holds no {items} (shape {X.shape}); give at least one.")
     if input_channels is not None and X.shape[1] != input_channels:
-        hint = f"give images with {input_channels} channel(s) on axis 1"
-        if X.shape[3] == input_channels:
-            hint = channels_last_hint(X.shape, name)
+        hint = f"give {items} with {input_channels} channel(s) on axis 1"
+        if X.shape[-1] == input_channels:
+            hint = (channels_last_hint(X.shape, name) if X.ndim == 4 else
+                    f"{name} looks like (N, L, C), channels last as in Keras: use "
+                    f"{name}.transpose(0, 2, 1)")
         raise ValueError(
             f"{name} has {X.shape[1]} channel(s) on axis 1 (shape {X.shape}) but {owner} has "
             f"input_channels={input_channels}; {hint}."
