@@ -18,7 +18,7 @@ SLOW_FIXTURES = {"site", "decks", "lab", "homework_course", "graded_class", "stu
 
 # Classes of hand-ins graded two boxes at a time: they keep both cores busy. `make test` runs
 # the unit tests beside two nbval runs, which end first; these tests run last, when both
-# cores are free, instead of competing with the notebooks (about a minute less in all).
+# cores are free, instead of competing with the notebooks for them.
 TWO_CORE_FIXTURES = {"graded_class", "attacked"}
 
 
