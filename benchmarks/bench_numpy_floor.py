@@ -30,10 +30,9 @@ from bench_cnn_epoch import BATCH, mnist_subset, our_cnn
 from numpy.lib.stride_tricks import as_strided
 from threadpoolctl import threadpool_limits
 
-from course_utils.activations import LRELU_SLOPE
+from course_utils.activations import LRELU
 from course_utils.cnn import forward_backward
-
-SLOPE = np.float32(LRELU_SLOPE)
+from course_utils.fast_layers import activation_backward, activation_forward, max_pool_forward
 
 
 def row_columns(X_padded: np.ndarray, out_h: int) -> np.ndarray:
@@ -46,18 +45,9 @@ def row_columns(X_padded: np.ndarray, out_h: int) -> np.ndarray:
     return runs.reshape(n, c * 9, out_h * wp)
 
 
-def pool_2x2(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Max of each 2x2 window and the offset of its first maximum (as fast_layers)."""
-    views = (Z[:, :, 0::2, 0::2], Z[:, :, 0::2, 1::2], Z[:, :, 1::2, 0::2], Z[:, :, 1::2, 1::2])
-    result, argmax = views[0].copy(), np.zeros(views[0].shape, np.uint8)
-    for offset, values in enumerate(views[1:], start=1):
-        np.maximum(argmax, (values > result) * np.uint8(offset), out=argmax)
-        np.maximum(result, values, out=result)
-    return result, argmax
-
-
 def unpool_2x2(dP: np.ndarray, argmax: np.ndarray, out: np.ndarray) -> None:
-    """Each window's gradient to its first maximum, written into the view `out`."""
+    """Each window's gradient to its first maximum (argmax from max_pool_forward), written
+    into the view `out` instead of a new array as max_pool_backward does."""
     views = (out[:, :, 0::2, 0::2], out[:, :, 0::2, 1::2], out[:, :, 1::2, 0::2],
              out[:, :, 1::2, 1::2])
     for offset, view in enumerate(views):
@@ -65,16 +55,11 @@ def unpool_2x2(dP: np.ndarray, argmax: np.ndarray, out: np.ndarray) -> None:
 
 
 def lrelu(Z: np.ndarray) -> np.ndarray:
-    A = SLOPE * Z
-    return np.maximum(A, Z, out=A)
+    return activation_forward(Z, LRELU)[0]
 
 
 def lrelu_backward(dA: np.ndarray, Z: np.ndarray) -> np.ndarray:
-    dZ = (Z > 0).astype(np.float32)
-    dZ *= np.float32(1) - SLOPE
-    dZ += SLOPE
-    dZ *= dA
-    return dZ
+    return activation_backward(dA, (Z, LRELU))
 
 
 def conv_pool(A_in: np.ndarray, kernel: np.ndarray, bias: np.ndarray):
@@ -86,7 +71,9 @@ def conv_pool(A_in: np.ndarray, kernel: np.ndarray, bias: np.ndarray):
     kernel_matrix = kernel.transpose(1, 0, 2, 3).reshape(kernel.shape[1], -1)
     Z = np.matmul(kernel_matrix, cols)
     Z += bias[:, None]
-    pooled, argmax = pool_2x2(Z.reshape(n, -1, h, w + 2)[..., :w])
+    # fast_layers' own max pooling, on the view of Z without the junk columns: it keeps
+    # each window's first maximum as an offset 0-3, which unpool_2x2 reads
+    pooled, (argmax, *_) = max_pool_forward(Z.reshape(n, -1, h, w + 2)[..., :w], 2, 2, 2, 2)
     return lrelu(pooled), (cols, pooled, argmax, A_in.shape)
 
 
